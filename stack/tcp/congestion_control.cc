@@ -30,14 +30,13 @@ void CongestionControl::set_cwnd(uint64_t cwnd) {
 }
 
 void CongestionControl::OnAck(const AckEvent& ack) {
-  if (in_recovery_) return;
+  if (in_recovery_ || ack.acked_bytes == 0) return;
   timeout_pending_ = false;  // new data acknowledged since the last RTO
   if (!ack.cwnd_limited) {
     OnAppLimitedAck(ack);
     return;
   }
   uint32_t acked = ack.acked_bytes;
-  if (acked == 0) return;
   if (cwnd_ < ssthresh_) {
     // RFC 5681 §3.1 eq. 2 with RFC 3465 §2.2 byte counting: grow by the
     // bytes acked, at most L*SMSS per ACK.
@@ -101,7 +100,7 @@ void CongestionControl::OnPartialAck(uint32_t acked_bytes) {
   set_cwnd(std::max<uint64_t>(cwnd, smss_));
 }
 
-void CongestionControl::ExitRecovery(Instant now, uint32_t flight_size) {
+void CongestionControl::ExitRecovery(Instant /*now*/, uint32_t flight_size) {
   if (!in_recovery_) return;
   in_recovery_ = false;
   // RFC 6582 §3.2 step 6, option (1).

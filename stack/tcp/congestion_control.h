@@ -148,8 +148,8 @@ class CongestionControl {
   // Congestion avoidance growth for `acked` bytes (cwnd_ >= ssthresh_).
   virtual void GrowInCongestionAvoidance(const AckEvent& ack, uint32_t acked) = 0;
   // An ACK arrived while the window was not the limit.
-  virtual void OnAppLimitedAck(const AckEvent& ack) {}
-  virtual void OnIdle(Instant now) {}
+  virtual void OnAppLimitedAck(const AckEvent& /*ack*/) {}
+  virtual void OnIdle(Instant /*now*/) {}
 
   void set_cwnd(uint64_t cwnd);
 

@@ -14,7 +14,7 @@ double Cubic::WCubic(double t) const {
   return kC * smss_ * d * d * d + w_max_;
 }
 
-uint32_t Cubic::SsthreshAfterLoss(Instant now, uint32_t flight_size, LossKind kind) {
+uint32_t Cubic::SsthreshAfterLoss(Instant /*now*/, uint32_t flight_size, LossKind kind) {
   epoch_valid_ = false;
   carry_ = 0;
   cwnd_prior_ = cwnd_;  // §4.6
@@ -96,7 +96,7 @@ void Cubic::OnAppLimitedAck(const AckEvent& ack) {
   last_ack_ = ack.now;
 }
 
-void Cubic::OnIdle(Instant now) {
+void Cubic::OnIdle(Instant /*now*/) {
   epoch_valid_ = false;
   carry_ = 0;
 }

@@ -10,7 +10,7 @@
 // NewReno there as well.
 //
 // Doubles are used for W_max, K, W_est and the fractional part of cwnd: the
-// per-ACK cost is one cbrt-free cube and a few multiplies.
+// per-ACK cost is two cubes and a few multiplies; cbrt runs once per epoch.
 //
 // Not implemented: HyStart++ (RFC 9406, §4.10 MAY), the spurious congestion
 // undo of §4.9 (needs a spurious-loss detector, F-RTO/Eifel/DSACK, which

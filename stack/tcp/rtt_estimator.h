@@ -83,8 +83,9 @@ class RttEstimator {
   // the classic one-sample-per-RTT behaviour; Linux does not scale, and we
   // leave the choice to the connection. Values below 1 are treated as 1.
   //
-  // A used sample resets the backoff (RFC 6298 §5.7 note / Karn: the
-  // backed-off RTO is kept until a valid sample arrives).
+  // A used sample resets the backoff: the new measurement "collapses" the
+  // backed-off RTO (RFC 6298 §5, note after rule 5.7), which Karn's rule
+  // keeps until then (§3).
   bool AddSample(Duration rtt, RttSampleKind kind, uint32_t samples_per_rtt = 1);
 
   // RFC 6298 §5.5: the retransmission timer expired; RTO doubles (up to

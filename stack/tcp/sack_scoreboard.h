@@ -20,7 +20,7 @@
 // the un-rewound value.
 //
 // Memory: the SACKed ranges live in a fixed inline array of kMaxRanges; the
-// object is 96 bytes whether or not SACK is in use and never allocates.
+// object is 92 bytes whether or not SACK is in use and never allocates.
 #ifndef LOCUS_STACK_TCP_SACK_SCOREBOARD_H_
 #define LOCUS_STACK_TCP_SACK_SCOREBOARD_H_
 
