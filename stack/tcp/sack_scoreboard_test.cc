@@ -3,8 +3,10 @@
 // including ones where the window straddles 2^32 and 2^31.
 #include "stack/tcp/sack_scoreboard.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
+#include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -501,6 +503,218 @@ TEST_P(ScoreboardTest, ResetForgetsEverything) {
   EXPECT_EQ(sb_.dup_acks(), 0u);
   EXPECT_EQ(sb_.pipe(), 0u);
 }
+
+// Differential test: random ACKs, blocks (valid and not), recoveries and
+// timeouts, checked against a per-octet reading of RFC 6675 §4: IsLost()
+// and SetPipe() octet by octet, NextSeg() rules by exhaustive search, and
+// the scoreboard's SACKed set against what the peer validly reported.
+class ScoreboardOracleTest : public ScoreboardTest {
+ protected:
+  static constexpr uint32_t kSmallMss = 100;
+  static constexpr int64_t kTotal = 60000;  // bytes sent over the whole run
+
+  // Octet-indexed SACKed flags for [una, nxt) from the scoreboard's ranges.
+  std::vector<bool> SackedFromRanges(int64_t una, int64_t nxt) const {
+    std::vector<bool> v(static_cast<size_t>(nxt - una), false);
+    for (const SackBlock& b : sb_.ranges()) {
+      for (int64_t o = b.start - Seq(una); o < b.end - Seq(una); ++o) v[o] = true;
+    }
+    return v;
+  }
+
+  // RFC 6675 IsLost() for every octet of the window, from the SACKed set.
+  std::vector<bool> LostOracle(const std::vector<bool>& sacked, int64_t una) const {
+    const size_t n = sacked.size();
+    std::vector<bool> lost(n, false);
+    uint64_t bytes_above = 0, runs_above = 0;
+    for (size_t k = n; k-- > 0;) {
+      if (!sacked[k]) {
+        lost[k] = runs_above >= SackScoreboard::kDupThresh ||
+                  bytes_above > (SackScoreboard::kDupThresh - 1) * uint64_t{kSmallMss};
+        if (sb_.state() == State::kRtoRecovery && Seq(una + k) < sb_.recovery_point()) {
+          lost[k] = true;
+        }
+      } else {
+        ++bytes_above;
+        if (k + 1 == n || !sacked[k + 1]) ++runs_above;
+      }
+    }
+    return lost;
+  }
+};
+
+TEST_P(ScoreboardOracleTest, MatchesPerOctetDefinitions) {
+  std::mt19937 rng(GetParam());
+  auto rnd = [&](int64_t lo, int64_t hi) {  // inclusive
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  sb_.Reset(Seq(0), kSmallMss);
+  int64_t una = 0, nxt = 3000;
+  std::vector<bool> before;
+  int checked_segments = 0, dropped = 0, recoveries = 0;
+  int per_rule[8] = {};
+  for (int step = 0; step < 1500 && una < kTotal; ++step) {
+    // --- one ACK ---
+    int64_t ack = una;
+    if (rnd(0, 3) == 0) ack = rnd(una, nxt);
+    if (rnd(0, 40) == 0) ack = nxt + rnd(1, 100);  // acks unsent data
+    if (rnd(0, 40) == 0) ack = una - rnd(1, 100);  // old ACK
+    std::vector<SackBlock> blocks;
+    std::vector<std::pair<int64_t, int64_t>> offsets;
+    for (int64_t k = rnd(0, 5); k > 0; --k) {
+      // Mostly short blocks, so that ranges pile up past kMaxRanges.
+      int64_t s = rnd(una - 200, nxt + 100);
+      int64_t e = s + (rnd(0, 2) == 0 ? rnd(-10, 700) : rnd(1, 40));
+      blocks.push_back(Blk(s, e));
+      offsets.emplace_back(s, e);
+    }
+    const std::vector<bool> old_sacked = SackedFromRanges(una, nxt);
+    auto r = sb_.OnAck(Seq(ack), Seq(nxt), blocks);
+    if (ack > nxt) {
+      ASSERT_TRUE(r.ack_ignored);
+      continue;
+    }
+    const int64_t new_una = std::max(una, ack);
+    ASSERT_EQ(sb_.snd_una(), Seq(new_una));
+    ASSERT_EQ(r.acked_bytes, static_cast<uint32_t>(new_una - una));
+    // Expected SACKed set: the old one above the new SND.UNA, plus the
+    // blocks that pass validation (first-block D-SACK rule included).
+    std::vector<bool> expect(static_cast<size_t>(nxt - new_una), false);
+    for (int64_t o = new_una; o < nxt; ++o) expect[o - new_una] = old_sacked[o - una];
+    std::vector<bool> reported = expect;
+    uint32_t newly = 0;
+    const size_t n = std::min(offsets.size(), SackScoreboard::kMaxBlocksPerAck);
+    for (size_t k = 0; k < n; ++k) {
+      auto [s, e] = offsets[k];
+      if (k == 0 && s < e &&
+          (s < ack || (n > 1 && offsets[1].first <= s && e <= offsets[1].second))) {
+        ASSERT_TRUE(r.dsack);
+        continue;
+      }
+      if (!(s < e) || s < new_una || e > nxt) continue;
+      for (int64_t o = s; o < e; ++o) {
+        if (!reported[o - new_una]) ++newly;
+        reported[o - new_una] = true;
+      }
+    }
+    const std::vector<bool> got = SackedFromRanges(new_una, nxt);
+    if (r.dropped_ranges == 0) {
+      ASSERT_EQ(got, reported) << "step " << step;
+      ASSERT_EQ(r.newly_sacked_bytes, newly);
+      ASSERT_EQ(r.dup_ack, newly > 0);
+    } else {
+      ++dropped;
+      for (size_t o = 0; o < got.size(); ++o) ASSERT_TRUE(!got[o] || reported[o]);  // safety
+    }
+    una = new_una;
+    // Structural invariants.
+    auto ranges = sb_.ranges();
+    ASSERT_LE(ranges.size(), SackScoreboard::kMaxRanges);
+    for (size_t k = 0; k < ranges.size(); ++k) {
+      ASSERT_LT(ranges[k].start, ranges[k].end);
+      ASSERT_LE(Seq(una), ranges[k].start);
+      ASSERT_LE(ranges[k].end, Seq(nxt));
+      if (k > 0) {
+        ASSERT_LT(ranges[k - 1].end, ranges[k].start);  // non-adjacent
+      }
+    }
+
+    // --- IsLost and pipe, octet by octet ---
+    const std::vector<bool> sacked = got;
+    std::vector<bool> lost = LostOracle(sacked, una);
+    uint32_t pipe = 0;
+    for (int64_t o = una; o < nxt; ++o) {
+      ASSERT_EQ(sb_.IsLost(Seq(o)), lost[o - una]) << "octet " << o;
+      if (sacked[o - una]) continue;
+      if (!lost[o - una]) ++pipe;
+      if (Seq(o) < sb_.high_rxt()) ++pipe;
+    }
+    ASSERT_EQ(sb_.pipe(), pipe);
+
+    // --- recovery entry, NextSeg, timeouts ---
+    if (sb_.ShouldEnterRecovery() && rnd(0, 1) == 0) {
+      auto seg = sb_.EnterRecovery(Seq(nxt));
+      ASSERT_EQ(seg.rule, Rule::kFastRetransmit);
+      ASSERT_EQ(seg.start, Seq(una));
+      ++recoveries;
+    } else if (rnd(0, 30) == 0) {
+      auto seg = sb_.OnRetransmitTimeout(Seq(nxt));
+      if (una < nxt) {
+        ASSERT_EQ(seg.start, Seq(una));
+      }
+    }
+    for (int k = rnd(0, 3); k > 0; --k) {
+      const bool can_send = nxt < kTotal && rnd(0, 1) == 0;
+      const std::vector<bool> sk = SackedFromRanges(una, nxt);
+      const std::vector<bool> ls = LostOracle(sk, una);
+      auto unsacked_at = [&](int64_t o) { return o >= una && o < nxt && !sk[o - una]; };
+      int64_t highest_sacked = una;
+      for (const SackBlock& b : sb_.ranges()) highest_sacked = b.end - Seq(0);
+      const int64_t hrx = std::max<int64_t>(sb_.high_rxt() - Seq(0), una);
+      auto first_from = [&](int64_t limit, bool need_lost) -> int64_t {
+        for (int64_t o = hrx; o < limit; ++o) {
+          if (unsacked_at(o) && (!need_lost || ls[o - una])) return o;
+        }
+        return -1;
+      };
+      auto seg = sb_.NextSeg(Seq(nxt), can_send);
+      const int64_t start = seg.start - Seq(0);
+      int64_t expected_start = -1;
+      Rule expected_rule = Rule::kNone;
+      if (sb_.state() == State::kOpen) {
+        if (can_send) expected_rule = Rule::kNewData, expected_start = nxt;
+      } else if (sb_.state() == State::kRtoRecovery) {
+        expected_start = first_from(std::min<int64_t>(sb_.recovery_point() - Seq(0), nxt), false);
+        if (expected_start >= 0) {
+          expected_rule = Rule::kRtoRetransmit;
+        } else if (can_send) {
+          expected_rule = Rule::kNewData, expected_start = nxt;
+        }
+      } else if ((expected_start = first_from(highest_sacked, true)) >= 0) {
+        expected_rule = Rule::kLost;
+      } else if (can_send) {
+        expected_rule = Rule::kNewData, expected_start = nxt;
+      } else if ((expected_start = first_from(highest_sacked, false)) >= 0) {
+        expected_rule = Rule::kNotLost;
+      } else if (sb_.rescue_rxt() < Seq(una)) {
+        for (int64_t o = nxt - 1; o >= una; --o) {
+          if (unsacked_at(o)) {
+            expected_rule = Rule::kRescue;
+            // The segment ends at the highest unSACKed octet.
+            ASSERT_EQ(seg.end(), Seq(o + 1));
+            expected_start = start;
+            break;
+          }
+        }
+      }
+      ASSERT_EQ(seg.rule, expected_rule) << "step " << step;
+      if (seg.empty()) break;
+      ASSERT_EQ(start, expected_start);
+      ASSERT_GT(seg.length, 0u);
+      ASSERT_LE(seg.length, kSmallMss);
+      if (seg.rule != Rule::kNewData) {
+        for (int64_t o = start; o < start + seg.length; ++o) ASSERT_TRUE(unsacked_at(o));
+      }
+      ++checked_segments;
+      ++per_rule[static_cast<int>(seg.rule)];
+      sb_.OnSegmentSent(seg);
+      if (seg.rule == Rule::kNewData) nxt += seg.length;
+    }
+    if (sb_.state() == State::kOpen && nxt < kTotal) nxt += rnd(0, 300);
+    sb_.SetPipe(Seq(nxt));
+  }
+  // The run must have exercised what it claims to check.
+  EXPECT_GT(checked_segments, 300);
+  EXPECT_GT(recoveries, 5);
+  EXPECT_GT(dropped, 0);
+  for (Rule rule : {Rule::kLost, Rule::kNewData, Rule::kNotLost, Rule::kRescue,
+                    Rule::kRtoRetransmit}) {
+    EXPECT_GT(per_rule[static_cast<int>(rule)], 0) << static_cast<int>(rule);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Bases, ScoreboardOracleTest,
+                         ::testing::Values(0u, 0xFFFF8000u, 0x7FFF8000u, 12345u, 0xFFFFFFF0u));
 
 INSTANTIATE_TEST_SUITE_P(Bases, ScoreboardTest,
                          ::testing::Values(0u, 1000u,
