@@ -162,6 +162,16 @@ TEST_P(RecoveryTest, RetransmitTimeout) {
   EXPECT_EQ(cc->ssthresh(), Reduced(6000));
 }
 
+TEST_P(RecoveryTest, AckWithoutNewDataIsNotProgress) {
+  auto cc = WithCwnd(20000);
+  cc->OnRetransmitTimeout(kT0, 20000);
+  const uint32_t ss = cc->ssthresh();
+  cc->OnAck(Ack(kT0, 0));  // e.g. a window update
+  EXPECT_EQ(cc->cwnd(), kMss);
+  cc->OnRetransmitTimeout(kT0, 4000);
+  EXPECT_EQ(cc->ssthresh(), ss);  // still the same timed-out segment
+}
+
 TEST_P(RecoveryTest, SlowStartAfterTimeoutUsesLimitOfOneSegment) {
   auto cc = WithCwnd(20000);
   cc->OnRetransmitTimeout(kT0, 20000);
