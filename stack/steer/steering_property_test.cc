@@ -4,6 +4,7 @@
 // plain modulo). Random inputs are seeded; sizes are fixed and printed in
 // the test names below.
 #include <algorithm>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -30,6 +31,8 @@ struct Case {
   std::string name;
   SteeringConfig config;
 };
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<uint16_t> ShuffledReta(size_t size, uint16_t queues, uint64_t seed) {
   std::vector<uint16_t> reta = RoundRobinReta(size, queues);
