@@ -92,6 +92,7 @@ class SpscRing {
   uint32_t DequeueBurst(T* out, uint32_t max) {
     const uint32_t head = head_.load(std::memory_order_relaxed);
     const uint32_t k = std::min(max, UsedSlots(head, max));
+    if (k == 0) return 0;
     for (uint32_t i = 0; i < k; ++i) out[i] = slots_[(head + i) & mask_];
     head_.store(head + k, std::memory_order_release);
     return k;
@@ -134,6 +135,7 @@ class SpscRing {
   }
 
   void Publish(uint32_t tail, const T* items, uint32_t k) {
+    if (k == 0) return;
     for (uint32_t i = 0; i < k; ++i) slots_[(tail + i) & mask_] = items[i];
     tail_.store(tail + k, std::memory_order_release);
   }

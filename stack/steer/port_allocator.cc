@@ -99,8 +99,8 @@ size_t PortAllocator::ExpireTimeWait(Destination& d, Instant now) {
   while (!d.time_wait_order.empty()) {
     const TimeWaitEntry e = d.time_wait_order.front();
     auto it = d.time_wait.find(e.port);
-    if (it != d.time_wait.end() && it->second == e.until) {
-      if (e.until > now) break;
+    if (it != d.time_wait.end() && it->second.ticket == e.ticket) {
+      if (it->second.until > now) break;
       d.time_wait.erase(it);
       d.busy.Clear(e.port - options_.range.first);
       ++freed;
@@ -179,7 +179,7 @@ PortAllocation PortAllocator::AllocateImpl(
     for (const TimeWaitEntry& e : d->time_wait_order) {
       if (probes == kMaxTimeWaitReuseProbes) break;
       auto it = d->time_wait.find(e.port);
-      if (it == d->time_wait.end() || it->second != e.until) continue;  // stale
+      if (it == d->time_wait.end() || it->second.ticket != e.ticket) continue;  // stale
       if (listeners.Contains(e.port)) continue;
       ++probes;
       if (!(*may_reuse_time_wait)(e.port)) continue;
@@ -238,16 +238,17 @@ PortError PortAllocator::EnterTimeWait(const ActiveDestination& dest, uint16_t p
     ++stats_.bad_calls;
     return error;
   }
-  auto [it, inserted] = d->time_wait.try_emplace(port, until);
+  const uint32_t ticket = d->next_ticket++;
+  auto [it, inserted] = d->time_wait.try_emplace(port, TimeWait{until, ticket});
   if (inserted) {
     --d->in_use;
     --stats_.in_use;
     ++stats_.in_time_wait;
     ++stats_.time_wait_entries;
   } else {
-    it->second = until;  // moved expiry; the older entry goes stale
+    it->second = {until, ticket};  // moved expiry; the older entry goes stale
   }
-  d->time_wait_order.push_back({port, until});
+  d->time_wait_order.push_back({port, ticket});
   return PortError::kOk;
 }
 
@@ -273,7 +274,7 @@ size_t PortAllocator::MemoryBytes() const {
   }
   for (const auto& [key, d] : destinations_) {
     bytes += sizeof(Destination) + d->busy.MemoryBytes() +
-             d->time_wait.capacity() * (sizeof(uint16_t) + sizeof(Instant) + 1) +
+             d->time_wait.capacity() * (sizeof(uint16_t) + sizeof(TimeWait) + 1) +
              d->time_wait_order.size() * sizeof(TimeWaitEntry);
   }
   return bytes;

@@ -175,19 +175,25 @@ class PortAllocator {
   size_t MemoryBytes() const;
 
  private:
+  struct TimeWait {
+    Instant until;
+    uint32_t ticket;  // of its live entry in time_wait_order
+  };
   struct TimeWaitEntry {
     uint16_t port;
-    Instant until;
+    uint32_t ticket;
   };
   struct Destination {
     const Bitmap* owned = nullptr;  // this core's ports for the class
     Bitmap busy;                    // in use or in TIME_WAIT, by range offset
     uint32_t cursor = 0;            // range offset where the next search starts
     uint32_t in_use = 0;
-    // The current expiry of each port in TIME_WAIT. An entry of
-    // `time_wait_order` whose `until` differs (or whose port is absent) is
-    // stale and skipped.
-    absl::flat_hash_map<uint16_t, Instant> time_wait;
+    uint32_t next_ticket = 0;
+    // Ports in TIME_WAIT. An entry of `time_wait_order` whose ticket is not
+    // its port's current one (the port left TIME_WAIT, or re-entered it) is
+    // stale and skipped. Tickets wrap at 2^32, far beyond the entries that
+    // can be queued at once.
+    absl::flat_hash_map<uint16_t, TimeWait> time_wait;
     std::deque<TimeWaitEntry> time_wait_order;  // entry order, oldest first
   };
 

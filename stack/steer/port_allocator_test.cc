@@ -1,5 +1,8 @@
 #include "stack/steer/port_allocator.h"
 
+#include <algorithm>
+#include <map>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -290,6 +293,26 @@ TEST_F(TimeWaitTest, ReenteringTimeWaitMovesTheExpiry) {
   EXPECT_EQ(p.port, 50001);
 }
 
+// Found by the model test: re-entering TIME_WAIT with the same expiry left
+// two live-looking entries, and the port was offered twice.
+TEST_F(TimeWaitTest, ReenteringWithTheSameExpiryOffersThePortOnce) {
+  FillAll();
+  const Instant until = kT0 + Duration::Seconds(10);
+  ASSERT_EQ(a_.EnterTimeWait(kBackendA, 50001, until), PortError::kOk);
+  ASSERT_EQ(a_.EnterTimeWait(kBackendA, 50001, until), PortError::kOk);
+  std::vector<uint16_t> offered;
+  EXPECT_EQ(a_.Allocate(kBackendA, kT0, none_,
+                        [&](uint16_t port) {
+                          offered.push_back(port);
+                          return false;
+                        })
+                .error,
+            PortError::kExhausted);
+  EXPECT_EQ(offered, std::vector<uint16_t>{50001});
+  EXPECT_EQ(a_.Sweep(until), 1u);
+  EXPECT_EQ(a_.stats().in_time_wait, 0u);
+}
+
 TEST_F(TimeWaitTest, ReleaseEndsTimeWaitAndItsStaleExpiryIsIgnored) {
   FillAll();
   ASSERT_EQ(a_.EnterTimeWait(kBackendA, 50001, kT0 + Duration::Seconds(10)), PortError::kOk);
@@ -373,6 +396,155 @@ TEST(PortAllocatorDestinationsTest, MemoryIsBoundedByBitmapsOverTheRange) {
   ASSERT_TRUE(a.Allocate(kBackendB, kT0, none).ok());
   EXPECT_EQ(a.stats().port_classes, 1u);  // port-hash: one class for all
   EXPECT_LT(a.MemoryBytes(), 3 * range_bitmap + 2048);
+}
+
+
+// --- Random operations against a model ------------------------------------------
+
+// 20,000 random Allocate/Release/EnterTimeWait/Sweep calls on three
+// destinations, checked call by call against a plain model of the
+// documented behaviour, including which TIME_WAIT ports are offered and in
+// what order. TIME_WAIT lasts a constant 10 ns and time never goes back, so
+// expiry order is entry order.
+TEST(PortAllocatorModelTest, RandomOperationsMatchAModel) {
+  const FlowSteering s = PortHash(2);
+  constexpr PortRange kRange{41000, 41015};  // core 1 owns the 8 odd ports
+  PortAllocator a = MustCreate(s, 1, kRange);
+  const ListenerPortSet listeners{41003, 41004};
+  const ActiveDestination dests[] = {kBackendA, kBackendB, kBackendC};
+  constexpr Duration kTimeWait = Duration::Nanos(10);
+
+  struct Held {
+    bool time_wait = false;
+    Instant until;
+    uint64_t seq = 0;  // when it last entered TIME_WAIT
+  };
+  std::map<int, std::map<uint16_t, Held>> model;  // only destinations the allocator knows
+  uint64_t seq = 0;
+  auto usable = [&](uint16_t p) { return p % 2 == 1 && !listeners.Contains(p); };
+  auto expire = [&](int d, Instant now) {
+    size_t n = 0;
+    auto& held = model[d];
+    for (auto it = held.begin(); it != held.end();) {
+      if (it->second.time_wait && it->second.until <= now) {
+        it = held.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  };
+
+  std::mt19937_64 rng(12);
+  Instant now = kT0;
+  for (int step = 0; step < 20'000; ++step) {
+    now += Duration::Nanos(static_cast<int64_t>(rng() % 4));
+    const int d = static_cast<int>(rng() % 3);
+    const ActiveDestination& dest = dests[d];
+    const int op = static_cast<int>(rng() % 100);
+    SCOPED_TRACE(::testing::Message() << "step " << step << " op " << op << " dest " << d);
+
+    if (op < 55) {  // Allocate, with a reuse predicate 2 times in 5
+      const bool offer = op % 5 < 2;
+      model[d];  // the allocator creates the destination even if it then fails
+      expire(d, now);
+      auto& held = model[d];
+      std::vector<uint16_t> free_ports;
+      for (uint32_t p = kRange.first; p <= kRange.last; ++p) {
+        if (usable(static_cast<uint16_t>(p)) && !held.contains(static_cast<uint16_t>(p))) {
+          free_ports.push_back(static_cast<uint16_t>(p));
+        }
+      }
+      std::vector<uint16_t> offered;
+      const bool accept = rng() % 3 == 0;
+      const PortAllocation got =
+          offer ? a.Allocate(dest, now, listeners,
+                             [&](uint16_t port) {
+                               offered.push_back(port);
+                               return accept;
+                             })
+                : a.Allocate(dest, now, listeners);
+      if (!free_ports.empty()) {
+        ASSERT_TRUE(got.ok()) << PortErrorName(got.error);
+        ASSERT_FALSE(got.reused_time_wait);
+        ASSERT_TRUE(std::find(free_ports.begin(), free_ports.end(), got.port) != free_ports.end())
+            << got.port;
+        ASSERT_TRUE(offered.empty());
+        held[got.port] = Held{};
+        continue;
+      }
+      std::vector<std::pair<uint64_t, uint16_t>> time_wait;
+      for (const auto& [port, h] : held) {
+        if (h.time_wait) time_wait.push_back({h.seq, port});
+      }
+      std::sort(time_wait.begin(), time_wait.end());
+      if (!offer) {
+        ASSERT_EQ(got.error, PortError::kExhausted);
+        continue;
+      }
+      const size_t expect_offers =
+          accept ? std::min<size_t>(1, time_wait.size())
+                 : std::min<size_t>(kMaxTimeWaitReuseProbes, time_wait.size());
+      ASSERT_EQ(offered.size(), expect_offers);
+      for (size_t i = 0; i < offered.size(); ++i) ASSERT_EQ(offered[i], time_wait[i].second);
+      if (accept && !time_wait.empty()) {
+        ASSERT_TRUE(got.ok());
+        ASSERT_TRUE(got.reused_time_wait);
+        ASSERT_EQ(got.port, time_wait[0].second);
+        held[got.port] = Held{};
+      } else {
+        ASSERT_EQ(got.error, PortError::kExhausted);
+      }
+    } else if (op < 70 || op < 90) {  // Release or EnterTimeWait
+      const bool release = op < 70;
+      const bool known = model.contains(d);
+      // Mostly a held port, sometimes any port (possibly not held or out of range).
+      uint16_t port = static_cast<uint16_t>(kRange.first - 1 + rng() % (kRange.size() + 2));
+      if (known && !model[d].empty() && rng() % 4 != 0) {
+        auto it = model[d].begin();
+        std::advance(it, static_cast<long>(rng() % model[d].size()));
+        port = it->first;
+      }
+      PortError expected = PortError::kOk;
+      if (!known) {
+        expected = PortError::kUnknownDestination;
+      } else if (!kRange.Contains(port)) {
+        expected = PortError::kOutOfRange;
+      } else if (!model[d].contains(port)) {
+        expected = PortError::kNotInUse;
+      }
+      const PortError got = release ? a.Release(dest, port) : a.EnterTimeWait(dest, port, now + kTimeWait);
+      ASSERT_EQ(got, expected) << (release ? "release " : "time_wait ") << port;
+      if (expected == PortError::kOk) {
+        if (release) {
+          model[d].erase(port);
+        } else {
+          model[d][port] = Held{true, now + kTimeWait, ++seq};
+        }
+      }
+    } else {  // Sweep
+      size_t expired = 0;
+      for (auto it = model.begin(); it != model.end();) {
+        expired += expire(it->first, now);
+        it = it->second.empty() ? model.erase(it) : std::next(it);
+      }
+      ASSERT_EQ(a.Sweep(now), expired);
+    }
+
+    uint64_t in_use = 0, in_time_wait = 0;
+    for (const auto& [dd, held] : model) {
+      for (const auto& [port, h] : held) (h.time_wait ? in_time_wait : in_use)++;
+    }
+    ASSERT_EQ(a.stats().in_use, in_use);
+    ASSERT_EQ(a.stats().in_time_wait, in_time_wait);
+    ASSERT_EQ(a.stats().destinations, model.size());
+  }
+  // The run exercised every outcome.
+  EXPECT_GT(a.stats().exhausted, 100u);
+  EXPECT_GT(a.stats().time_wait_reuses, 100u);
+  EXPECT_GT(a.stats().time_wait_expiries, 100u);
+  EXPECT_GT(a.stats().bad_calls, 100u);
 }
 
 }  // namespace
