@@ -107,9 +107,13 @@ struct Classification {
 //   3. destination port listens -> passive;
 //   4. otherwise                -> active.
 // All packets of one direction of a flow classify alike, so whatever the
-// answer, they reach the same core. Active connections stay correct only if
-// their local port is >= 1024 and not a listener port; the port allocator
-// guarantees both.
+// answer, they reach the same core. In kPortHash, active connections stay
+// correct only if their local port is >= 1024 and not a listener port; the
+// port allocator guarantees both when it picks the port, but a listener
+// added later on a port that an active connection already uses makes that
+// connection's replies look passive. The control plane should refuse
+// listeners inside the ephemeral range (kRss does not care: there both
+// directions have the same owner).
 inline Classification ClassifyFlow(uint16_t src_port, uint16_t dst_port,
                                    const ListenerPortSet& listeners) {
   if (src_port < kReservedPortLimit) return {FlowDirection::kActive, ClassifyRule::kSrcPortReserved};

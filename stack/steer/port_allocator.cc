@@ -89,6 +89,10 @@ PortAllocator::Destination* PortAllocator::Find(const ActiveDestination& dest) {
   return it == destinations_.end() ? nullptr : it->second.get();
 }
 
+void PortAllocator::PrepareAllClasses() {
+  for (uint32_t cls = 0; cls < owned_by_class_.size(); ++cls) OwnedBitmap(cls);
+}
+
 uint32_t PortAllocator::OwnedPortCount(const ActiveDestination& dest) {
   const uint32_t cls = steering_->ActiveClass(dest.local_ip, dest.remote_ip, dest.remote_port);
   return static_cast<uint32_t>(OwnedBitmap(cls).Count());

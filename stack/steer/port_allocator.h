@@ -137,7 +137,10 @@ class PortAllocator {
 
   // A free local port toward `dest` whose replies steer to this core, never
   // a port of `listeners` (the core's current snapshot). Expired TIME_WAIT
-  // ports (until <= now) count as free.
+  // ports (until <= now) count as free. A new destination is remembered
+  // even when the call fails, until Sweep finds it idle. The first call for
+  // a new active class builds its ownership bitmap (one pass over the
+  // range); PrepareAllClasses moves that work to start-up.
   PortAllocation Allocate(const ActiveDestination& dest, Instant now,
                           const ListenerPortSet& listeners);
 
@@ -163,6 +166,10 @@ class PortAllocator {
   // destinations with nothing held. Call it from a timer. Returns the
   // number of ports freed.
   size_t Sweep(Instant now);
+
+  // Builds every active class's ownership bitmap now (kRss: RETA size x
+  // 3.5 KiB with the default range) so that no Allocate pays for it.
+  void PrepareAllClasses();
 
   // How many ports of the range this core owns toward `dest` (listener
   // ports not subtracted): the most it can hold there at once.

@@ -547,5 +547,16 @@ TEST(PortAllocatorModelTest, RandomOperationsMatchAModel) {
   EXPECT_GT(a.stats().bad_calls, 100u);
 }
 
+TEST(PortAllocatorDestinationsTest, PrepareAllClassesBuildsOneBitmapPerRetaEntry) {
+  const FlowSteering s = *FlowSteering::Create(
+      {2, SteeringMode::kRss, RssParams{kMicrosoftRssKey, RoundRobinReta(128, 2)}});
+  PortAllocator a = MustCreate(s, 1, kDefaultEphemeralPorts);
+  a.PrepareAllClasses();
+  EXPECT_EQ(a.stats().port_classes, 128u);
+  EXPECT_EQ(a.MemoryBytes(), 128u * ((kDefaultEphemeralPorts.size() + 63) / 64 * 8));
+  ASSERT_TRUE(a.Allocate(kBackendA, kT0, ListenerPortSet()).ok());
+  EXPECT_EQ(a.stats().port_classes, 128u);
+}
+
 }  // namespace
 }  // namespace locus::steer
