@@ -120,10 +120,18 @@ ReassemblyResult ReassemblyQueue::Insert(Packet* packet, SeqNum seq, uint16_t pa
     if (blocks_[i].end() == s) left = i;
     if (blocks_[i].start == e) right = i;
   }
-  if (left < 0 && right < 0 && block_count_ == kMaxBlocks) {
+  // Data at RCV.NXT is exempt from the limits, or the connection could stall
+  // (see the header). Only one block can start at RCV.NXT, so the spare
+  // entry suffices; the second test guards against a caller whose RCV.NXT
+  // went backwards.
+  const bool at_rcv_nxt = s == rcv_nxt;
+  if (left < 0 && right < 0 &&
+      ((block_count_ >= kMaxBlocks && !at_rcv_nxt) || block_count_ == kMaxBlocks + 1)) {
     return refuse(ReassemblyResult::kBlockLimit);
   }
-  if (segments_ >= limits_.max_segments) return refuse(ReassemblyResult::kSegmentLimit);
+  if (segments_ >= limits_.max_segments && !at_rcv_nxt) {
+    return refuse(ReassemblyResult::kSegmentLimit);
+  }
 
   // Zero copy: narrow the packet to the kept bytes.
   const uint32_t length = static_cast<uint32_t>(e - s);
@@ -192,7 +200,7 @@ size_t ReassemblyQueue::GetSackBlocks(SeqNum rcv_nxt, std::span<SackBlock> out) 
 }
 
 bool ReassemblyQueue::CheckInvariants() const {
-  if (block_count_ > kMaxBlocks) return false;
+  if (block_count_ > kMaxBlocks + 1) return false;
   uint32_t bytes = 0;
   uint32_t segments = 0;
   for (int i = 0; i < block_count_; ++i) {
@@ -215,7 +223,7 @@ bool ReassemblyQueue::CheckInvariants() const {
       if (b.start <= o.start && o.start <= b.end()) return false;
     }
   }
-  for (int i = block_count_; i < kMaxBlocks; ++i) {
+  for (int i = block_count_; i <= kMaxBlocks; ++i) {
     if (blocks_[i].head != nullptr) return false;
   }
   return bytes == bytes_ && segments == segments_;

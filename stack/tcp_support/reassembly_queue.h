@@ -30,6 +30,10 @@
 //   1-byte segments out of order would otherwise pin a buffer per byte).
 // * kMaxBlocks islands of data (the fixed array). A segment that would open
 //   one more island is refused; one that extends or joins islands is not.
+// Data that starts exactly at RCV.NXT is exempt from the last two limits
+// (there is one spare block for it): refusing it could stall the connection
+// for good, since the retransmission that fills the first hole could then
+// never get in. It is popped right away, so this adds at most one packet.
 //
 // Usage by the TCP receive path: in-order data (SEG.SEQ <= RCV.NXT) may be
 // delivered directly or inserted; either way, after RCV.NXT moves call
@@ -52,8 +56,8 @@ enum class ReassemblyResult : uint8_t {
   kQueued,        // some new bytes are held now (perhaps after trimming)
   kDuplicate,     // no new byte: all below RCV.NXT or already held (or empty)
   kOutOfWindow,   // starts at or beyond RCV.NXT + max_bytes
-  kSegmentLimit,  // max_segments packets are held already
-  kBlockLimit,    // would open island kMaxBlocks + 1
+  kSegmentLimit,  // max_segments packets are held already (not at RCV.NXT)
+  kBlockLimit,    // would open island kMaxBlocks + 1 (not at RCV.NXT)
   kMalformed,     // the payload range lies outside the packet
 };
 
@@ -139,8 +143,9 @@ class ReassemblyQueue {
   void RemoveBlock(int index);
   void FreeChain(link::Packet* head);
 
-  // Most recently received first (the SACK order of RFC 2018 §4).
-  Block blocks_[kMaxBlocks];
+  // Most recently received first (the SACK order of RFC 2018 §4). The
+  // extra entry is for a block at RCV.NXT when the others are all in use.
+  Block blocks_[kMaxBlocks + 1];
   Limits limits_;
   uint32_t bytes_ = 0;
   uint16_t segments_ = 0;

@@ -84,8 +84,8 @@ class ReassemblyQueueTest : public ::testing::Test {
 };
 
 TEST_F(ReassemblyQueueTest, SizeIsSmall) {
-  // Embedded in every connection: 8 blocks of 24 bytes plus counters.
-  EXPECT_EQ(sizeof(ReassemblyQueue), 208u);
+  // Embedded in every connection: 8 + 1 blocks of 24 bytes plus counters.
+  EXPECT_EQ(sizeof(ReassemblyQueue), 232u);
 }
 
 TEST_F(ReassemblyQueueTest, InOrderSegmentPopsAtOnceWithoutItsHeaders) {
@@ -215,10 +215,15 @@ TEST_F(ReassemblyQueueTest, SegmentLimitAtLimitAndBeyond) {
   EXPECT_EQ(Insert(1050, 10, 0), ReassemblyResult::kSegmentLimit);  // would extend: still a 6th packet
   EXPECT_EQ(Insert(1000, 10, 0), ReassemblyResult::kDuplicate);     // duplicates are not counted
   EXPECT_EQ(queue_->segments(), 5);
-  // In-order data is refused too while full: the caller delivers it directly
-  // and then pops.
-  EXPECT_EQ(Insert(0, 1000, 0), ReassemblyResult::kSegmentLimit);
-  EXPECT_EQ(PopAndCheck(1000), 50u);
+  // Data at RCV.NXT gets in regardless (it is what unblocks the queue)...
+  EXPECT_EQ(Insert(0, 500, 0), ReassemblyResult::kQueued);
+  EXPECT_EQ(queue_->segments(), 6);
+  // ...but only at RCV.NXT: the rest of the hole is refused until a Pop.
+  EXPECT_EQ(Insert(500, 500, 0), ReassemblyResult::kSegmentLimit);
+  EXPECT_EQ(Insert(100, 900, 0), ReassemblyResult::kSegmentLimit);  // trimmed to start at 500
+  EXPECT_EQ(PopAndCheck(0), 500u);
+  EXPECT_EQ(Insert(500, 500, 500), ReassemblyResult::kQueued);
+  EXPECT_EQ(PopAndCheck(500), 550u);
   EXPECT_EQ(Insert(1050, 10, 1050), ReassemblyResult::kQueued);
   EXPECT_EQ(PopAndCheck(1050), 10u);
 }
@@ -237,6 +242,18 @@ TEST_F(ReassemblyQueueTest, BlockLimitAtLimitAndBeyond) {
   EXPECT_EQ(queue_->blocks(), ReassemblyQueue::kMaxBlocks - 1);
   EXPECT_EQ(Insert(500, 10, 0), ReassemblyResult::kQueued);
   EXPECT_EQ(queue_->blocks(), ReassemblyQueue::kMaxBlocks);
+  // A new island at RCV.NXT is accepted at the limit (the spare block)...
+  EXPECT_EQ(Insert(0, 10, 0), ReassemblyResult::kQueued);
+  EXPECT_EQ(queue_->blocks(), ReassemblyQueue::kMaxBlocks + 1);
+  // ...and no other new island is.
+  EXPECT_EQ(Insert(30, 10, 0), ReassemblyResult::kBlockLimit);
+  EXPECT_EQ(Insert(0, 10, 0), ReassemblyResult::kDuplicate);
+  EXPECT_EQ(Insert(20, 10, 5), ReassemblyResult::kBlockLimit);  // RCV.NXT moved into 0..10
+  EXPECT_EQ(Insert(10, 5, 5), ReassemblyResult::kQueued);       // extends 5..10
+  // A caller whose RCV.NXT went backwards cannot overflow the array: 2..4
+  // would be a second island "at RCV.NXT".
+  EXPECT_EQ(Insert(2, 2, 2), ReassemblyResult::kBlockLimit);
+  EXPECT_EQ(queue_->blocks(), ReassemblyQueue::kMaxBlocks + 1);
   EXPECT_TRUE(queue_->CheckInvariants());
 }
 
@@ -350,10 +367,11 @@ class Model {
       if (islands_[k].end == s) left = static_cast<int>(k);
       if (islands_[k].start == e) right = static_cast<int>(k);
     }
-    if (left < 0 && right < 0 && islands_.size() == ReassemblyQueue::kMaxBlocks) {
+    const bool at_rcv_nxt = s == rcv_nxt_;
+    if (left < 0 && right < 0 && islands_.size() >= ReassemblyQueue::kMaxBlocks && !at_rcv_nxt) {
       return ReassemblyResult::kBlockLimit;
     }
-    if (packets_.size() >= max_segments_) return ReassemblyResult::kSegmentLimit;
+    if (packets_.size() >= max_segments_ && !at_rcv_nxt) return ReassemblyResult::kSegmentLimit;
     for (uint64_t p = s; p < e; ++p) bytes_[p] = Byte(static_cast<uint32_t>(p), version);
     packets_.push_back({s, e});
     Island merged{s, e, ++clock_};

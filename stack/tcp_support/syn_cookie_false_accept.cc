@@ -41,10 +41,20 @@ int main(int argc, char** argv) {
                               locus::wire::SeqNum(static_cast<uint32_t>(c >> 32)), now)
                     .verdict == CookieVerdict::kValid;
   }
-  // One-sided 95% upper bound on a Poisson rate: 3.0 / n with no events;
-  // otherwise the normal approximation.
+  // Exact one-sided 95% upper bound on the Poisson mean: the lambda with
+  // P(X <= accepted; lambda) = 0.05, found by bisection.
+  auto cdf = [accepted](double lambda) {
+    double term = std::exp(-lambda), sum = term;
+    for (uint64_t k = 1; k <= accepted; ++k) sum += term *= lambda / static_cast<double>(k);
+    return sum;
+  };
+  double lo = 0, hi = 10.0 + 4.0 * static_cast<double>(accepted);
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (cdf(mid) > 0.05 ? lo : hi) = mid;
+  }
   const double n = static_cast<double>(trials);
-  const double upper = accepted == 0 ? 3.0 / n : (accepted + 1.645 * std::sqrt(accepted)) / n;
+  const double upper = hi / n;
   std::printf("trials %" PRIu64 ", accepted %" PRIu64 ", rate %.3g (2^%.1f), 95%% upper bound %.3g (2^%.1f), expected 2^-29 = %.3g\n",
               trials, accepted, accepted / n, accepted ? std::log2(accepted / n) : -INFINITY, upper,
               std::log2(upper), std::ldexp(1.0, -29));
