@@ -429,9 +429,13 @@ class ModelHarness {
     ASSERT_EQ(n, fired_);
     const int64_t target = std::max(advance_start_tick_, FloorTick(now));
     ASSERT_EQ(wheel_.now_tick(), target);
-    if (!pending_.empty()) ASSERT_GT(pending_.begin()->first, target) << "a due timer did not fire";
+    if (!pending_.empty()) {
+      ASSERT_GT(pending_.begin()->first, target) << "a due timer did not fire";
+    }
     for (int64_t adv : overdue_) {
-      if (adv >= 0) ASSERT_EQ(adv, advance_no_ + 1) << "an overdue timer did not fire";
+      if (adv >= 0) {
+        ASSERT_EQ(adv, advance_no_ + 1) << "an overdue timer did not fire";
+      }
     }
     CheckNextDeadline();
   }
