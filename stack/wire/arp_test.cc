@@ -4,31 +4,15 @@
 
 #include "gtest/gtest.h"
 #include "stack/wire/ethernet.h"
+#include "stack/wire/testdata/golden_packets.h"
 
 namespace locus::wire {
 namespace {
 
-// Captured with `tcpdump -i lwa0 -w` in a temporary network namespace: a
-// veth pair lwa0 (02:00:00:00:00:01, 10.201.0.1) <-> lwb0
-// (02:00:00:00:00:02, 10.201.0.2), each end in its own namespace, then
-// `ping -c1 10.201.0.2`; the namespaces were deleted afterwards (script:
-// stack/wire/testdata/capture_golden.sh). tcpdump -e -vv printed:
-//   02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ARP, length 42: Ethernet (len 6),
-//     IPv4 (len 4), Request who-has 10.201.0.2 tell 10.201.0.1, length 28
-//   02:00:00:00:00:02 > 02:00:00:00:00:01, ARP, length 42: Ethernet (len 6),
-//     IPv4 (len 4), Reply 10.201.0.2 is-at 02:00:00:00:00:02, length 28
-const std::vector<uint8_t> kCapturedRequestFrame = {
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
-    0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x00,
-    0x00, 0x00, 0x00, 0x01, 0x0a, 0xc9, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x0a, 0xc9, 0x00, 0x02,
-};
-const std::vector<uint8_t> kCapturedReplyFrame = {
-    0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02,
-    0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02, 0x02, 0x00,
-    0x00, 0x00, 0x00, 0x02, 0x0a, 0xc9, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00,
-    0x00, 0x01, 0x0a, 0xc9, 0x00, 0x01,
-};
+// ARP request and reply captured across a veth pair between two temporary
+// network namespaces (stack/wire/testdata/capture_golden.sh, ns.pcap).
+using golden::kArpReplyFrame;
+using golden::kArpRequestFrame;
 
 const MacAddress kMacA = *MacAddress::Parse("02:00:00:00:00:01");
 const MacAddress kMacB = *MacAddress::Parse("02:00:00:00:00:02");
@@ -40,7 +24,7 @@ std::vector<uint8_t> ArpBytes(const std::vector<uint8_t>& frame) {
 }
 
 TEST(ArpTest, ParsesCapturedRequest) {
-  ParseResult<EthernetView> eth = EthernetView::Parse(kCapturedRequestFrame);
+  ParseResult<EthernetView> eth = EthernetView::Parse(kArpRequestFrame);
   ASSERT_TRUE(eth.ok());
   ASSERT_EQ(eth->ether_type(), kEtherTypeArp);
   ParseResult<ArpView> v = ArpView::Parse(eth->payload());
@@ -53,7 +37,7 @@ TEST(ArpTest, ParsesCapturedRequest) {
 }
 
 TEST(ArpTest, ParsesCapturedReply) {
-  ParseResult<ArpPacket> p = ArpPacket::Parse(ArpBytes(kCapturedReplyFrame));
+  ParseResult<ArpPacket> p = ArpPacket::Parse(ArpBytes(kArpReplyFrame));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->op, ArpOp::kReply);
   EXPECT_EQ(p->sender_mac, kMacB);
@@ -66,11 +50,11 @@ TEST(ArpTest, EmitsCapturedRequestAndReply) {
   ArpPacket request = ArpPacket::Request(kMacA, kIpA, kIpB);
   std::vector<uint8_t> out(ArpPacket::length());
   request.Emit(out);
-  EXPECT_EQ(out, ArpBytes(kCapturedRequestFrame));
+  EXPECT_EQ(out, ArpBytes(kArpRequestFrame));
 
   ArpPacket reply = ArpPacket::ReplyTo(request, kMacB);
   reply.Emit(out);
-  EXPECT_EQ(out, ArpBytes(kCapturedReplyFrame));
+  EXPECT_EQ(out, ArpBytes(kArpReplyFrame));
 }
 
 TEST(ArpTest, RoundTrips) {
@@ -85,15 +69,15 @@ TEST(ArpTest, RoundTrips) {
 }
 
 TEST(ArpTest, IgnoresEthernetPadding) {
-  std::vector<uint8_t> padded = ArpBytes(kCapturedRequestFrame);
+  std::vector<uint8_t> padded = ArpBytes(kArpRequestFrame);
   padded.resize(60 - kEthernetHeaderLength, 0);  // minimum frame without FCS
   ParseResult<ArpPacket> p = ArpPacket::Parse(padded);
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(*p, *ArpPacket::Parse(ArpBytes(kCapturedRequestFrame)));
+  EXPECT_EQ(*p, *ArpPacket::Parse(ArpBytes(kArpRequestFrame)));
 }
 
 TEST(ArpTest, RejectsEveryTruncation) {
-  std::vector<uint8_t> arp = ArpBytes(kCapturedRequestFrame);
+  std::vector<uint8_t> arp = ArpBytes(kArpRequestFrame);
   for (size_t n = 0; n < kArpLength; ++n) {
     std::span<const uint8_t> cut(arp.data(), n);
     EXPECT_EQ(ArpView::Parse(cut).error(), WireError::kTruncated) << n;
@@ -119,7 +103,7 @@ TEST(ArpTest, RejectsOtherHardwareAndProtocols) {
                  Case{7, 4, WireError::kUnsupported},     // RARP reply
                  Case{7, 8, WireError::kUnsupported},     // InARP request
                  Case{6, 1, WireError::kUnsupported}}) {  // op 0x0101
-    std::vector<uint8_t> arp = ArpBytes(kCapturedRequestFrame);
+    std::vector<uint8_t> arp = ArpBytes(kArpRequestFrame);
     arp[c.offset] = c.value;
     EXPECT_EQ(ArpView::Parse(arp).error(), c.error) << c.offset << "=" << int{c.value};
   }
