@@ -67,10 +67,12 @@ uint16_t PseudoHeaderSum(Ipv4Address source, Ipv4Address destination, uint8_t pr
 
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). `checksum` is the stored field,
 // `old_value`/`new_value` the 16-bit word (or aligned 32-bit pair of words)
-// that changed, all in host order. The result equals a full recomputation,
-// except when all covered data becomes zero: then this gives 0x0000 (-0)
-// where recomputation gives 0xffff (+0). No IPv4/ICMP/TCP header is all
-// zero, so that case cannot arise for them.
+// that changed, all in host order. The result equals a full recomputation
+// except when all the covered data becomes zero: then this gives 0x0000
+// (-0), which does not verify, where recomputation gives 0xffff (+0). IPv4
+// and TCP always cover nonzero bytes (version, protocol), but an ICMP echo
+// reply with zero id and sequence and no data is all zero: callers to which
+// that can happen recompute when the result is 0x0000 (MakeEchoReplyInPlace).
 uint16_t ChecksumUpdate16(uint16_t checksum, uint16_t old_value, uint16_t new_value);
 uint16_t ChecksumUpdate32(uint16_t checksum, uint32_t old_value, uint32_t new_value);
 

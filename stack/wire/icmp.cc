@@ -31,7 +31,15 @@ void MakeEchoReplyInPlace(std::span<uint8_t> message) {
   uint8_t* p = message.data();
   uint16_t old_word = LoadBe16(p);  // type and code
   p[0] = kIcmpTypeEchoReply;
-  StoreBe16(p + 2, ChecksumUpdate16(LoadBe16(p + 2), old_word, LoadBe16(p)));
+  uint16_t updated = ChecksumUpdate16(LoadBe16(p + 2), old_word, LoadBe16(p));
+  if (updated == 0) {
+    // Either the message sums to -0 (then 0 is right) or it is all zero,
+    // where RFC 1624 eqn. 3 cannot produce the 0xffff that verifies. Rare
+    // (1 in 65536): recompute.
+    StoreBe16(p + 2, 0);
+    updated = ComputeChecksum(message);
+  }
+  StoreBe16(p + 2, updated);
 }
 
 }  // namespace locus::wire

@@ -78,7 +78,8 @@ struct IcmpHeader {
 
 // Turns a parsed echo request, in place, into the reply that carries the
 // same id, sequence and data: only the type changes, and the checksum is
-// patched incrementally (RFC 1624) instead of re-summing the payload.
+// patched incrementally (RFC 1624) instead of re-summing the payload
+// (except in the all-zero case described at ChecksumUpdate16).
 void MakeEchoReplyInPlace(std::span<uint8_t> message);
 
 }  // namespace locus::wire

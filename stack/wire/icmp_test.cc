@@ -96,6 +96,24 @@ TEST(IcmpTest, RejectsBadChecksumUnlessSkipped) {
   }
 }
 
+// Found by icmp_fuzz_test: a request with zero id and sequence and no data
+// becomes an all-zero reply, whose only valid checksum is 0xffff; RFC 1624
+// eqn. 3 alone would give 0x0000.
+TEST(IcmpTest, EchoReplyInPlaceForAllZeroReply) {
+  std::vector<uint8_t> m(kIcmpHeaderLength);
+  IcmpHeader::EchoRequest(0, 0).Emit(m);
+  EXPECT_EQ(m, (std::vector<uint8_t>{0x08, 0, 0xf7, 0xff, 0, 0, 0, 0}));
+  MakeEchoReplyInPlace(m);
+  EXPECT_EQ(m, (std::vector<uint8_t>{0, 0, 0xff, 0xff, 0, 0, 0, 0}));
+  EXPECT_TRUE(IcmpView::Parse(m).ok());
+  // A nonzero message whose reply sums to -0 keeps the checksum 0x0000.
+  std::vector<uint8_t> minus_zero = {0x08, 0, 0, 0, 0xff, 0xff, 0, 0};
+  IcmpHeader::EchoRequest(0xffff, 0).Emit(minus_zero);
+  MakeEchoReplyInPlace(minus_zero);
+  EXPECT_EQ(LoadBe16(minus_zero.data() + 2), 0x0000);
+  EXPECT_TRUE(IcmpView::Parse(minus_zero).ok());
+}
+
 TEST(IcmpTest, OddLengthPayloadRoundTrips) {
   std::mt19937 rng(792);
   for (size_t payload = 0; payload < 40; ++payload) {
