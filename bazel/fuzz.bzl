@@ -16,13 +16,19 @@ One target, two builds:
       bazel --output_base="$(bazel info output_base)-fuzz" test --config=fuzz \\
           --build_tests_only --test_tag_filters=fuzz //...
 
-    Override the time with --test_arg=-max_total_time=N (the last flag wins).
+    Override the time with --test_arg=-max_total_time=N (the last flag wins)
+    and raise --test_timeout to match: the target is a small test (60 s).
     A crashing input is written to
     bazel-testlogs/<package>/<name>/test.outputs/ (outputs.zip) and printed in
     test.log. For a long local session, run the binary directly:
 
-      bazel --output_base="$(bazel info output_base)-fuzz" build --config=fuzz //pkg:name
-      $(bazel --output_base=... info --config=fuzz bazel-bin)/pkg/name -max_total_time=600 CORPUS_DIR seeds/
+      fuzz_base="$(bazel info output_base)-fuzz"
+      bazel --output_base="$fuzz_base" build --config=fuzz //pkg:name
+      "$(bazel --output_base="$fuzz_base" info --config=fuzz bazel-bin)"/pkg/name \
+          -max_total_time=600 NEW_CORPUS_DIR pkg/corpus_dir
+
+    (--config=fuzz creates no bazel-* symlinks in the workspace: those stay
+    with the default gcc output base.)
 
 Writing one (e.g. for an HTTP parser, in proxy/http/BUILD):
 
@@ -46,7 +52,7 @@ not labels: their paths are passed to the test as arguments. Keep seeds small
 (real captured inputs are best) and the target allocation-free where the code
 under test is.
 
-The target is a medium cc_test tagged "fuzz" (plus your tags); scripts/test
+The target is a small cc_test tagged "fuzz" (plus your tags); scripts/test
 runs all "fuzz"-tagged tests a second time under --config=fuzz and prints
 each one's execution count.
 """
@@ -110,7 +116,7 @@ def locus_fuzz_test(
 
     cc_test(
         name = name,
-        size = kwargs.pop("size", "medium"),
+        size = kwargs.pop("size", "small"),
         srcs = srcs,
         deps = deps + ["//tests/fuzz:fuzz_check"] + select({
             _LIBFUZZER: ["//tests/fuzz:libfuzzer_outputs"],
