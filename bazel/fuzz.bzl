@@ -1,4 +1,4 @@
-"""locus_fuzz_test: a libFuzzer target that is also an ordinary test.
+r"""locus_fuzz_test: a libFuzzer target that is also an ordinary test.
 
 One target, two builds:
 
@@ -10,17 +10,20 @@ One target, two builds:
   * --config=fuzz (clang-14, -fsanitize=fuzzer,address,undefined): linked
     with libFuzzer's own main; `bazel test` runs libFuzzer from the seeds for
     `max_total_time` seconds (30 by default). Use a separate output base so
-    that the clang toolchain does not invalidate the gcc build, and select
-    the fuzz targets by their tag:
+    that the clang toolchain does not invalidate the gcc build, and name the
+    targets (or packages like //tests/fuzz/...), never //...: from a second
+    output base, //... walks into the workspace's bazel-<dir> symlink, which
+    belongs to the default one. scripts/test lists them with bazel query:
 
-      bazel --output_base="$(bazel info output_base)-fuzz" test --config=fuzz \\
-          --build_tests_only --test_tag_filters=fuzz //...
+      bazel --output_base="$(bazel info output_base)-fuzz" test --config=fuzz \
+          $(bazel query 'attr(tags, "[\[ ]fuzz[,\]]", tests(//...))')
 
     Override the time with --test_arg=-max_total_time=N (the last flag wins)
     and raise --test_timeout to match: the target is a small test (60 s).
-    A crashing input is written to
-    bazel-testlogs/<package>/<name>/test.outputs/ (outputs.zip) and printed in
-    test.log. For a long local session, run the binary directly:
+    A crashing input is printed in test.log and written to the test's
+    undeclared outputs: test.outputs/outputs.zip under
+    $(bazel --output_base=... info --config=fuzz bazel-testlogs)/<package>/<name>/.
+    For a long local session, run the binary directly:
 
       fuzz_base="$(bazel info output_base)-fuzz"
       bazel --output_base="$fuzz_base" build --config=fuzz //pkg:name
