@@ -14,12 +14,12 @@ enum class WireError : uint8_t {
   kOk = 0,
   kTruncated,          // fewer bytes than the header or a length field says
   kBadVersion,         // IPv4 version != 4, ARP hardware/protocol type
-  kBadHeaderLength,    // IHL < 5, TCP data offset < 5, or past the buffer
-  kBadTotalLength,     // IPv4 total length below the header length
+  kBadHeaderLength,    // IHL < 5, TCP data offset < 5 or past the segment
+  kBadTotalLength,     // IPv4 total length below the header length, TCP segment > 65535
   kBadChecksum,
   kFragment,           // IPv4 fragment: recognised, not reassembled
-  kBadOption,          // option length < 2 or running past the option space
-  kUnsupported,        // well-formed but not something we handle (e.g. ICMP type)
+  kBadOption,          // option length < 2 or running past the option space, or > 40 bytes
+  kUnsupported,        // well-formed but not something we handle (802.3 frame, RARP)
   kBadAddress,         // broadcast/multicast source and similar
   kCount,
 };
