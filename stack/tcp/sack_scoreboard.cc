@@ -121,7 +121,7 @@ void SackScoreboard::DropBelow(SeqNum ack) {
 }
 
 SackScoreboard::AckResult SackScoreboard::OnAck(SeqNum ack, SeqNum snd_nxt,
-                                                std::span<const SackBlock> blocks) {
+                                                std::span<const SackRange> blocks) {
   AckResult result;
   if (snd_nxt < ack) {
     result.ack_ignored = true;
@@ -153,7 +153,7 @@ SackScoreboard::AckResult SackScoreboard::OnAck(SeqNum ack, SeqNum snd_nxt,
     }
   }
   for (size_t k = first; k < n; ++k) {
-    const SackBlock& b = blocks[k];
+    const SackRange& b = blocks[k];
     // RFC 2018 §3 edges; anything outside the outstanding window is stale
     // or forged and must not mark data SACKed.
     if (!(b.start < b.end) || b.start < snd_una_ || snd_nxt < b.end) {

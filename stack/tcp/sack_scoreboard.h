@@ -34,7 +34,7 @@ namespace locus::tcp {
 
 // One SACK block as carried by the option (RFC 2018 §3): [start, end), i.e.
 // Left Edge and Right Edge.
-struct SackBlock {
+struct SackRange {
   wire::SeqNum start;
   wire::SeqNum end;
 };
@@ -122,7 +122,7 @@ class SackScoreboard {
   // - ack above snd_nxt: ignored entirely (ack_ignored).
   // A block is used only if start < end and it lies within [SND.UNA,
   // snd_nxt]. Recomputes pipe (§5 step B.2).
-  AckResult OnAck(wire::SeqNum ack, wire::SeqNum snd_nxt, std::span<const SackBlock> blocks);
+  AckResult OnAck(wire::SeqNum ack, wire::SeqNum snd_nxt, std::span<const SackRange> blocks);
 
   // RFC 6675 §5 steps (1)-(2): open state (and, after a timeout, SND.UNA
   // has reached the RecoveryPoint it set, §5.1), and either DupAcks >=
@@ -176,7 +176,7 @@ class SackScoreboard {
   uint32_t dup_acks() const { return dup_acks_; }
   bool reneging_suspected() const { return reneging_; }
   uint32_t sacked_bytes() const;
-  std::span<const SackBlock> ranges() const { return {ranges_, count_}; }
+  std::span<const SackRange> ranges() const { return {ranges_, count_}; }
 
  private:
   // Adds [start, end) (already validated); returns the octets newly
@@ -189,7 +189,7 @@ class SackScoreboard {
   template <typename F>
   void ForEachHole(wire::SeqNum limit, F&& f) const;
 
-  SackBlock ranges_[kMaxRanges];  // sorted, disjoint, non-adjacent
+  SackRange ranges_[kMaxRanges];  // sorted, disjoint, non-adjacent
   wire::SeqNum snd_una_;
   wire::SeqNum high_rxt_;
   wire::SeqNum rescue_rxt_;

@@ -29,19 +29,19 @@ class ScoreboardTest : public ::testing::TestWithParam<uint32_t> {
   SeqNum Seq(int64_t offset) const {
     return SeqNum(GetParam()) + static_cast<uint32_t>(offset);
   }
-  SackBlock Blk(int64_t start, int64_t end) const { return {Seq(start), Seq(end)}; }
+  SackRange Blk(int64_t start, int64_t end) const { return {Seq(start), Seq(end)}; }
 
   // An ACK with cumulative field `ack` and the given blocks, with
   // `snd_nxt` (offset) as the highest sequence number sent + 1.
-  SackScoreboard::AckResult Ack(int64_t ack, std::initializer_list<SackBlock> blocks) {
-    std::vector<SackBlock> v(blocks);
+  SackScoreboard::AckResult Ack(int64_t ack, std::initializer_list<SackRange> blocks) {
+    std::vector<SackRange> v(blocks);
     return sb_.OnAck(Seq(ack), Seq(snd_nxt_), v);
   }
 
   // The scoreboard's ranges as offsets.
   std::vector<std::pair<int64_t, int64_t>> Ranges() const {
     std::vector<std::pair<int64_t, int64_t>> out;
-    for (const SackBlock& b : sb_.ranges()) {
+    for (const SackRange& b : sb_.ranges()) {
       out.emplace_back(b.start - Seq(0), b.end - Seq(0));
     }
     return out;
@@ -182,10 +182,10 @@ TEST_P(ScoreboardTest, IsLostThresholds) {
 
   // Range rule: DupThresh discontiguous ranges, however small.
   SackScoreboard small(Seq(0), kMss);
-  const std::vector<SackBlock> two = {Blk(100, 101), Blk(200, 201)};
+  const std::vector<SackRange> two = {Blk(100, 101), Blk(200, 201)};
   small.OnAck(Seq(0), Seq(snd_nxt_), two);
   EXPECT_FALSE(small.IsLost(Seq(0)));
-  const std::vector<SackBlock> third = {Blk(300, 301)};
+  const std::vector<SackRange> third = {Blk(300, 301)};
   small.OnAck(Seq(0), Seq(snd_nxt_), third);
   EXPECT_TRUE(small.IsLost(Seq(0)));
   EXPECT_TRUE(small.IsLost(Seq(99)));
@@ -360,12 +360,12 @@ TEST_P(ScoreboardTest, RangeLimitAndLimitPlusOne) {
 
 TEST_P(ScoreboardTest, BlocksPerAckLimitAndLimitPlusOne) {
   snd_nxt_ = 100000;
-  std::vector<SackBlock> four = {Blk(1000, 2000), Blk(3000, 4000), Blk(5000, 6000),
+  std::vector<SackRange> four = {Blk(1000, 2000), Blk(3000, 4000), Blk(5000, 6000),
                                  Blk(7000, 8000)};
   auto r = sb_.OnAck(Seq(0), Seq(snd_nxt_), four);
   EXPECT_EQ(r.invalid_blocks, 0u);
   EXPECT_EQ(sb_.ranges().size(), 4u);
-  std::vector<SackBlock> five = {Blk(11000, 12000), Blk(13000, 14000), Blk(15000, 16000),
+  std::vector<SackRange> five = {Blk(11000, 12000), Blk(13000, 14000), Blk(15000, 16000),
                                  Blk(17000, 18000), Blk(19000, 20000)};
   r = sb_.OnAck(Seq(0), Seq(snd_nxt_), five);
   EXPECT_EQ(r.invalid_blocks, 1u);
@@ -516,7 +516,7 @@ class ScoreboardOracleTest : public ScoreboardTest {
   // Octet-indexed SACKed flags for [una, nxt) from the scoreboard's ranges.
   std::vector<bool> SackedFromRanges(int64_t una, int64_t nxt) const {
     std::vector<bool> v(static_cast<size_t>(nxt - una), false);
-    for (const SackBlock& b : sb_.ranges()) {
+    for (const SackRange& b : sb_.ranges()) {
       for (int64_t o = b.start - Seq(una); o < b.end - Seq(una); ++o) v[o] = true;
     }
     return v;
@@ -559,7 +559,7 @@ TEST_P(ScoreboardOracleTest, MatchesPerOctetDefinitions) {
     if (rnd(0, 3) == 0) ack = rnd(una, nxt);
     if (rnd(0, 40) == 0) ack = nxt + rnd(1, 100);  // acks unsent data
     if (rnd(0, 40) == 0) ack = una - rnd(1, 100);  // old ACK
-    std::vector<SackBlock> blocks;
+    std::vector<SackRange> blocks;
     std::vector<std::pair<int64_t, int64_t>> offsets;
     for (int64_t k = rnd(0, 5); k > 0; --k) {
       // Mostly short blocks, so that ranges pile up past kMaxRanges.
@@ -649,7 +649,7 @@ TEST_P(ScoreboardOracleTest, MatchesPerOctetDefinitions) {
       const std::vector<bool> ls = LostOracle(sk, una);
       auto unsacked_at = [&](int64_t o) { return o >= una && o < nxt && !sk[o - una]; };
       int64_t highest_sacked = una;
-      for (const SackBlock& b : sb_.ranges()) highest_sacked = b.end - Seq(0);
+      for (const SackRange& b : sb_.ranges()) highest_sacked = b.end - Seq(0);
       const int64_t hrx = std::max<int64_t>(sb_.high_rxt() - Seq(0), una);
       auto first_from = [&](int64_t limit, bool need_lost) -> int64_t {
         for (int64_t o = hrx; o < limit; ++o) {

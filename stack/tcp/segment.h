@@ -20,10 +20,10 @@ struct Segment {
   uint32_t payload_length = 0;
   link::Packet* packet = nullptr;  // owned by whoever processes the segment
 
-  bool syn() const { return (flags & wire::kTcpFlagSyn) != 0; }
-  bool fin() const { return (flags & wire::kTcpFlagFin) != 0; }
-  bool rst() const { return (flags & wire::kTcpFlagRst) != 0; }
-  bool has_ack() const { return (flags & wire::kTcpFlagAck) != 0; }
+  bool syn() const { return (flags & wire::TcpFlags::kSyn) != 0; }
+  bool fin() const { return (flags & wire::TcpFlags::kFin) != 0; }
+  bool rst() const { return (flags & wire::TcpFlags::kRst) != 0; }
+  bool has_ack() const { return (flags & wire::TcpFlags::kAck) != 0; }
   // SEG.LEN of RFC 9293 §3.4: SYN and FIN each occupy one sequence number.
   uint32_t length() const { return payload_length + (syn() ? 1 : 0) + (fin() ? 1 : 0); }
 };

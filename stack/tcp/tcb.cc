@@ -20,14 +20,32 @@ std::string_view CloseReasonName(CloseReason r) {
   return "unknown";
 }
 
+namespace {
+
+RttEstimator::Config RttConfigFrom(const TcpConfig& config) {
+  RttEstimator::Config c;
+  c.initial_rto = config.initial_rto;
+  c.min_rto = config.min_rto;
+  c.max_rto = config.max_rto;
+  return c;
+}
+
+ReassemblyQueue::Limits ReassemblyLimitsFrom(const TcpConfig& config) {
+  ReassemblyQueue::Limits limits;
+  limits.max_bytes = config.receive_buffer;
+  return limits;
+}
+
+}  // namespace
+
 Tcb::Tcb(TcpLayer& layer, const FourTuple& tuple, Instant now)
     : layer_(layer),
       tuple_(tuple),
       nagle_(layer.config().nagle),
       last_activity_(now),
-      rtt_(RttEstimatorConfig(layer.config())),
+      rtt_(RttConfigFrom(layer.config())),
       cc_(layer.config().congestion, layer.config().mss, layer.config().initial_window_segments),
-      ooo_(OutOfOrderLimits(layer.config())) {
+      ooo_(ReassemblyLimitsFrom(layer.config())) {
   rexmt_timer_.set_handler(this);
   delack_timer_.set_handler(this);
   keepalive_timer_.set_handler(this);
@@ -49,7 +67,7 @@ void Tcb::StartConnect(wire::SeqNum iss, Instant now) {
   rcv_wscale_ = config.window_scaling ? layer_.OurWindowScale() : 0;
   ts_offset_ = layer_.TsOffsetFor(tuple_);
   SetState(TcpState::kSynSent);
-  SendSegment(iss_, wire::kTcpFlagSyn, 0, now, /*retransmission=*/false);
+  SendSegment(iss_, wire::TcpFlags::kSyn, 0, now, /*retransmission=*/false);
   rtt_timing_ = true;
   rtt_seq_ = iss_;
   rtt_start_ = now;
@@ -82,9 +100,15 @@ void Tcb::StartPassive(const Handshake& hs, Instant now) {
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = hs.irs;
   snd_wl2_ = snd_una_;
-  cc_.SetMss(EffectiveMss());
-  if (hs.rtt > Duration::Zero()) rtt_.AddSample(hs.rtt);
+  OnEstablished();
+  if (hs.rtt > Duration::Zero()) rtt_.AddSample(hs.rtt, RttSampleKind::kTimedSegment);
   SetState(TcpState::kEstablished);
+}
+
+void Tcb::OnEstablished() {
+  const TcpConfig& config = layer_.config();
+  cc_.Reset(config.congestion, EffectiveMss(), config.initial_window_segments);
+  if (sack_enabled_) sack_.Reset(snd_una_, EffectiveMss());
 }
 
 void Tcb::SetState(TcpState s) { state_ = s; }
@@ -194,7 +218,7 @@ void Tcb::Close() {
   if (rcv_buf_.size() > 0 || state_ == TcpState::kSynSent) {
     // Unread data would be silently lost: tell the peer (RFC 2525 §2.17).
     if (state_ != TcpState::kSynSent) {
-      layer_.SendBareSegment(tuple_, snd_max_, rcv_nxt_, wire::kTcpFlagRst | wire::kTcpFlagAck,
+      layer_.SendBareSegment(tuple_, snd_max_, rcv_nxt_, wire::TcpFlags::kRst | wire::TcpFlags::kAck,
                              0, nullptr);
     }
     Terminate(CloseReason::kAborted);
@@ -216,7 +240,7 @@ void Tcb::Abort() {
   }
   if (state_ != TcpState::kSynSent) {
     // §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; with ACK as Linux does.
-    layer_.SendBareSegment(tuple_, snd_max_, rcv_nxt_, wire::kTcpFlagRst | wire::kTcpFlagAck, 0,
+    layer_.SendBareSegment(tuple_, snd_max_, rcv_nxt_, wire::TcpFlags::kRst | wire::TcpFlags::kAck, 0,
                            nullptr);
   }
   Terminate(CloseReason::kAborted);

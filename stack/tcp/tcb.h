@@ -11,6 +11,7 @@
 
 #include "stack/base/time.h"
 #include "stack/tcp/congestion.h"
+#include "stack/tcp/congestion_control.h"
 #include "stack/tcp/object_pool.h"
 #include "stack/tcp/receive_buffer.h"
 #include "stack/tcp/rtt_estimator.h"
@@ -90,8 +91,8 @@ class Tcb final : public timer::TimerHandler {
   wire::SeqNum snd_nxt() const { return snd_nxt_; }
   wire::SeqNum rcv_nxt() const { return rcv_nxt_; }
   uint32_t snd_wnd() const { return snd_wnd_; }
-  uint32_t cwnd() const { return cc_.cwnd(); }
-  uint32_t ssthresh() const { return cc_.ssthresh(); }
+  uint32_t cwnd() const { return cc_->cwnd(); }
+  uint32_t ssthresh() const { return cc_->ssthresh(); }
   uint16_t snd_mss() const { return snd_mss_; }
   Duration rto() const { return rtt_.rto(); }
   uint8_t snd_wscale() const { return snd_wscale_; }
@@ -142,9 +143,13 @@ class Tcb final : public timer::TimerHandler {
   void ProcessData(Segment& seg, Instant now);
   void ProcessFin(Instant now);
   void UpdateWindow(const Segment& seg);
+  void AdvanceUna(const Segment& seg, Instant now);
+  // Sizes congestion control and SACK state once the MSS is known.
+  void OnEstablished();
   void TakeRtt(const Segment& seg, wire::SeqNum acked_through, Instant now);
-  void OnDuplicateAck(const Segment& seg, Instant now);
+  void OnDuplicateAck(Instant now);
   void EnterRecovery(Instant now);
+  void OnSackAck(const Segment& seg, Instant now);
   void NegotiateOptions(const wire::TcpOptions& syn_options, bool from_syn_ack);
   void SendChallengeAck(Instant now);
 
@@ -160,6 +165,11 @@ class Tcb final : public timer::TimerHandler {
   uint32_t ReceiveWindow() const;
   uint16_t EffectiveMss() const;
   bool RetransmitFirst(Instant now);
+  // Sends [seq, seq+len) of sequence space again (the FIN included when the
+  // range covers it). Returns the sequence space actually sent.
+  uint32_t Retransmit(wire::SeqNum seq, uint32_t len, Instant now);
+  void OutputSackRecovery(Instant now, bool* sent_any);
+  bool CwndLimited(uint32_t flight_before_ack) const;
   size_t SendBufferLimit() const;
 
   // ---- Timers (tcb_timers.cc) --------------------------------------------
@@ -198,6 +208,7 @@ class Tcb final : public timer::TimerHandler {
   bool ack_now_ = false;            // an ACK must go out at the next flush
   bool want_writable_ = false;      // a Write() came up short
   bool rtt_timing_ = false;         // Karn timing of one segment in flight
+  bool cwnd_limited_ = false;       // the last Output stopped at cwnd
   bool in_output_list_ = false;
   bool in_event_list_ = false;
   bool persist_mode_ = false;       // retransmit timer is the persist timer

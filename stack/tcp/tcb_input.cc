@@ -39,8 +39,8 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   TcpCounters& counters = layer_.mutable_counters();
 
   // RFC 7323 §5.3 R1: PAWS, before the sequence number check.
-  if (ts_enabled_ && seg.options.timestamp.has_value() && !seg.rst() &&
-      TsBefore(seg.options.timestamp->value, ts_recent_) &&
+  if (ts_enabled_ && seg.options.timestamps.has_value() && !seg.rst() &&
+      TsBefore(seg.options.timestamps->value, ts_recent_) &&
       now - ts_recent_time_ < kPawsIdleLimit) {
     counters.Drop(TcpDrop::kPaws);
     if (now - last_challenge_ack_ >= kInvalidAckInterval) {
@@ -103,7 +103,7 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
     if (seg.payload_length > fits) {
       seg.packet->TrimBack(static_cast<uint16_t>(seg.payload_length - fits));
       seg.payload_length = fits;
-      seg.flags &= static_cast<uint8_t>(~wire::kTcpFlagFin);  // FIN lies beyond the window
+      seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kFin);  // FIN lies beyond the window
       ack_now_ = true;
     }
   }
@@ -120,9 +120,9 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   }
 
   // RFC 7323 §4.3 (2): remember the peer's timestamp for echoing.
-  if (ts_enabled_ && seg.options.timestamp.has_value() && seg.seq <= last_ack_sent_ &&
-      !TsBefore(seg.options.timestamp->value, ts_recent_)) {
-    ts_recent_ = seg.options.timestamp->value;
+  if (ts_enabled_ && seg.options.timestamps.has_value() && seg.seq <= last_ack_sent_ &&
+      !TsBefore(seg.options.timestamps->value, ts_recent_)) {
+    ts_recent_ = seg.options.timestamps->value;
     ts_recent_time_ = now;
   }
 
@@ -224,14 +224,12 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
   rcv_adv_ = rcv_nxt_;
   NegotiateOptions(seg.options, /*from_syn_ack=*/ack_ok);
   if (ts_enabled_) {
-    ts_recent_ = seg.options.timestamp->value;
+    ts_recent_ = seg.options.timestamps->value;
     ts_recent_time_ = now;
   }
   if (ack_ok) {
     // Our SYN is acknowledged: ESTABLISHED.
-    if (rtt_timing_ || (ts_enabled_ && seg.options.timestamp->echo_reply != 0)) {
-      TakeRtt(seg, seg.ack, now);
-    }
+    TakeRtt(seg, seg.ack, now);
     snd_una_ = seg.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     retransmits_ = 0;
@@ -243,14 +241,14 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
     layer_.wheel().Cancel(rexmt_timer_);
     SetState(TcpState::kEstablished);
     ++layer_.mutable_counters().active_opens;
-    cc_.SetMss(EffectiveMss());
+    OnEstablished();
     Notify(kEventConnected);
     if (fin_queued_) SetState(TcpState::kFinWait1);  // Shutdown() while connecting
     ack_now_ = true;
     ScheduleOutput();
     // Data or FIN on a SYN-ACK (§3.10.7.3: continue at the sixth step).
     seg.seq = seg.seq + 1;
-    seg.flags &= static_cast<uint8_t>(~wire::kTcpFlagSyn);
+    seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kSyn);
     if (seg.payload_length > 0) {
       ProcessData(seg, now);
     } else {
@@ -266,7 +264,7 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
   DropPacket(seg);
   SetState(TcpState::kSynReceived);
   snd_nxt_ = iss_;
-  SendSegment(iss_, wire::kTcpFlagSyn | wire::kTcpFlagAck, 0, now, /*retransmission=*/true);
+  SendSegment(iss_, wire::TcpFlags::kSyn | wire::TcpFlags::kAck, 0, now, /*retransmission=*/true);
   ArmRetransmitTimer(now);
 }
 
@@ -283,7 +281,7 @@ void Tcb::NegotiateOptions(const wire::TcpOptions& o, bool from_syn_ack) {
     rcv_wscale_ = 0;
   }
   sack_enabled_ = config.sack && o.sack_permitted;
-  ts_enabled_ = config.timestamps && o.timestamp.has_value();
+  ts_enabled_ = config.timestamps && o.timestamps.has_value();
   (void)from_syn_ack;
 }
 
@@ -306,7 +304,7 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
     snd_wl2_ = seg.ack;
     SetState(TcpState::kEstablished);
     ++counters.active_opens;  // simultaneous open started actively
-    cc_.SetMss(EffectiveMss());
+    OnEstablished();
     Notify(kEventConnected);
     if (fin_queued_) SetState(TcpState::kFinWait1);
   }
@@ -330,79 +328,55 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
     UpdateWindow(seg);
   }
 
-  if (sack_enabled_ && seg.options.sack_block_count > 0) {
-    sack_.Update(seg.ack, snd_max_, seg.options.sack_blocks, seg.options.sack_block_count);
-  }
-
-  if (seg.ack > snd_una_) {
+  if (sack_enabled_) {
+    OnSackAck(seg, now);
+    if (state_ == TcpState::kClosed) return false;
+  } else if (seg.ack > snd_una_) {
     uint32_t acked = static_cast<uint32_t>(seg.ack - snd_una_);
-    TakeRtt(seg, seg.ack, now);
-    // Our FIN occupies the last sequence number: it is not in the buffer.
-    bool fin_acked = fin_sent_ && seg.ack == snd_max_;
-    uint32_t data_acked = std::min<uint32_t>(acked - (fin_acked ? 1 : 0),
-                                             static_cast<uint32_t>(snd_buf_.size()));
-    snd_buf_.Consume(data_acked);
-    snd_una_ = seg.ack;
-    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
-    retransmits_ = 0;
-    if (sack_enabled_) sack_.OnCumulativeAck(snd_una_);
-
+    uint32_t flight_before = static_cast<uint32_t>(snd_max_ - snd_una_);
+    AdvanceUna(seg, now);
     if (in_recovery_) {
       if (snd_una_ >= recover_) {
-        // RFC 6582 §3.2 step 6 / RFC 6675 §5: full acknowledgment.
+        // RFC 6582 §3.2 step 6: full acknowledgment ends recovery.
         in_recovery_ = false;
-        cc_.OnExitRecovery(now);
         dup_acks_ = 0;
-      } else if (!sack_enabled_) {
-        // RFC 6582 §3.2 step 5: partial ACK. Retransmit the first
-        // unacknowledged segment and deflate the window.
-        cc_.OnPartialAck(acked);
-        RetransmitFirst(now);
+        cc_->ExitRecovery(now, static_cast<uint32_t>(snd_max_ - snd_una_));
       } else {
-        cc_.OnPartialAck(acked);
+        // RFC 6582 §3.2 step 5: a partial ACK. Retransmit the first
+        // unacknowledged segment and deflate the window.
+        cc_->OnPartialAck(acked);
+        RetransmitFirst(now);
+        ArmRetransmitTimer(now);  // step 5: reset the timer on the first partial ACK
       }
     } else {
       dup_acks_ = 0;
-      cc_.OnAck(acked, rtt_.srtt(), now);
-    }
-
-    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else
-    // restart it.
-    if (snd_una_ == snd_max_) {
-      if (!persist_mode_) layer_.wheel().Cancel(rexmt_timer_);
-    } else if (!(persist_mode_ && snd_wnd_ == 0)) {
-      ArmRetransmitTimer(now);
-    }
-
-    if (want_writable_ && writable() > 0) {
-      want_writable_ = false;
-      Notify(kEventWritable);
-    }
-    ScheduleOutput();
-
-    if (fin_acked) {
-      switch (state_) {
-        case TcpState::kFinWait1:
-          SetState(TcpState::kFinWait2);
-          // An orphaned FIN-WAIT-2 must not live forever (Linux tcp_fin_timeout).
-          if (!app_owned_) {
-            layer_.wheel().Arm(keepalive_timer_, now + layer_.config().fin_wait2_timeout);
-          }
-          break;
-        case TcpState::kClosing:
-          EnterTimeWait(now);
-          return false;
-        case TcpState::kLastAck:
-          Terminate(CloseReason::kNormal);
-          return false;
-        default:
-          break;
-      }
+      cc_->OnAck(AckEvent{now, rtt_.srtt(), acked, CwndLimited(flight_before)});
     }
   } else if (seg.ack == snd_una_ && seg.payload_length == 0 && !seg.fin() &&
              snd_wnd_ == old_window && snd_max_ != snd_una_) {
     // RFC 5681 §2: a duplicate acknowledgment.
-    OnDuplicateAck(seg, now);
+    OnDuplicateAck(now);
+  }
+  if (state_ == TcpState::kClosed || state_ == TcpState::kTimeWait) return false;
+  if (fin_sent_ && snd_una_ == snd_max_) {
+    // Our FIN is acknowledged.
+    switch (state_) {
+      case TcpState::kFinWait1:
+        SetState(TcpState::kFinWait2);
+        // An orphaned FIN-WAIT-2 must not live forever (Linux tcp_fin_timeout).
+        if (!app_owned_) {
+          layer_.wheel().Arm(keepalive_timer_, now + layer_.config().fin_wait2_timeout);
+        }
+        break;
+      case TcpState::kClosing:
+        EnterTimeWait(now);
+        return false;
+      case TcpState::kLastAck:
+        Terminate(CloseReason::kNormal);
+        return false;
+      default:
+        break;
+    }
   }
   if (snd_wnd_ > old_window) {
     if (persist_mode_) {
@@ -420,6 +394,71 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
   return true;
 }
 
+bool Tcb::CwndLimited(uint32_t flight_before_ack) const {
+  // Linux's tcp_is_cwnd_limited: in slow start, grow while the window is
+  // less than twice what was in flight; later, only when it was full.
+  uint32_t cwnd = cc_->cwnd();
+  if (cc_->in_slow_start()) return cwnd < 2 * flight_before_ack;
+  return cwnd_limited_ || flight_before_ack + EffectiveMss() >= cwnd;
+}
+
+void Tcb::AdvanceUna(const Segment& seg, Instant now) {
+  uint32_t acked = static_cast<uint32_t>(seg.ack - snd_una_);
+  TakeRtt(seg, seg.ack, now);
+  // Our FIN occupies the last sequence number: it is not in the buffer.
+  bool fin_acked = fin_sent_ && seg.ack == snd_max_;
+  uint32_t data_acked =
+      std::min<uint32_t>(acked - (fin_acked ? 1 : 0), static_cast<uint32_t>(snd_buf_.size()));
+  snd_buf_.Consume(data_acked);
+  snd_una_ = seg.ack;
+  if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+  retransmits_ = 0;
+  // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else
+  // restart it (a zero-window probe keeps its persist timer).
+  if (snd_una_ == snd_max_) {
+    if (!persist_mode_) layer_.wheel().Cancel(rexmt_timer_);
+  } else if (!(persist_mode_ && snd_wnd_ == 0)) {
+    ArmRetransmitTimer(now);
+  }
+  if (want_writable_ && writable() > 0) {
+    want_writable_ = false;
+    Notify(kEventWritable);
+  }
+  ScheduleOutput();
+}
+
+void Tcb::OnSackAck(const Segment& seg, Instant now) {
+  // RFC 6675: the scoreboard sees every ACK, with or without blocks.
+  SackRange ranges[wire::kTcpMaxSackBlocks];
+  size_t n = 0;
+  for (const wire::SackBlock& b : seg.options.sacks()) ranges[n++] = SackRange{b.left, b.right};
+  uint32_t flight_before = static_cast<uint32_t>(snd_max_ - snd_una_);
+  SackScoreboard::AckResult r =
+      sack_.OnAck(seg.ack, snd_max_, std::span<const SackRange>(ranges, n));
+  bool advanced = seg.ack > snd_una_;
+  uint32_t acked = advanced ? static_cast<uint32_t>(seg.ack - snd_una_) : 0;
+  if (advanced) AdvanceUna(seg, now);
+  if (r.fast_recovery_ended) {
+    // RFC 6675 §5 step A: RecoveryPoint acknowledged.
+    in_recovery_ = false;
+    cc_->ExitRecovery(now, static_cast<uint32_t>(snd_max_ - snd_una_));
+  } else if (advanced && !in_recovery_) {
+    cc_->OnAck(AckEvent{now, rtt_.srtt(), acked, CwndLimited(flight_before)});
+  }
+  if (!in_recovery_ && sack_.ShouldEnterRecovery()) {
+    EnterRecovery(now);
+    return;
+  }
+  if (r.dup_ack && !in_recovery_) {
+    // RFC 3042 limited transmit (RFC 6675 §5 step 3).
+    dup_acks_ = static_cast<uint8_t>(std::min<uint32_t>(sack_.dup_acks(), 255));
+    ScheduleOutput();
+  } else if (advanced) {
+    dup_acks_ = 0;
+  }
+  if (sack_.in_recovery()) ScheduleOutput();
+}
+
 void Tcb::UpdateWindow(const Segment& seg) {
   snd_wnd_ = static_cast<uint32_t>(seg.window) << snd_wscale_;
   max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
@@ -432,40 +471,40 @@ void Tcb::TakeRtt(const Segment& seg, SeqNum acked_through, Instant now) {
   // sample from TSecr, even after a retransmission (Karn's problem does not
   // arise). Without timestamps, time one segment at a time and discard the
   // sample if it was retransmitted (RFC 6298 §3, Karn).
-  if (ts_enabled_ && seg.options.timestamp.has_value() &&
-      seg.options.timestamp->echo_reply != 0) {
-    uint32_t elapsed_ms = layer_.TsNow(now) + ts_offset_ - seg.options.timestamp->echo_reply;
+  if (ts_enabled_ && seg.options.timestamps.has_value() &&
+      seg.options.timestamps->echo_reply != 0) {
+    uint32_t elapsed_ms = layer_.TsNow(now) + ts_offset_ - seg.options.timestamps->echo_reply;
     if (static_cast<int32_t>(elapsed_ms) >= 0) {
-      rtt_.AddSample(Duration::Millis(std::max<uint32_t>(elapsed_ms, 1)));
+      rtt_.AddSample(Duration::Millis(std::max<uint32_t>(elapsed_ms, 1)),
+                     RttSampleKind::kTimestampEcho);
     }
     rtt_timing_ = false;
     return;
   }
   if (rtt_timing_ && acked_through > rtt_seq_) {
-    rtt_.AddSample(now - rtt_start_);
+    rtt_.AddSample(now - rtt_start_, RttSampleKind::kTimedSegment);
     rtt_timing_ = false;
   }
 }
 
-void Tcb::OnDuplicateAck(const Segment& seg, Instant now) {
-  ++dup_acks_;
+void Tcb::OnDuplicateAck(Instant now) {
+  // NewReno without SACK: RFC 5681 §3.2 and RFC 6582.
+  if (dup_acks_ < 255) ++dup_acks_;
   if (in_recovery_) {
-    // RFC 5681 §3.2 step 4 (inflation) or RFC 6675 pipe accounting.
-    cc_.OnDuplicateAckInRecovery();
+    // RFC 6582 §3.2 step 3: inflate by one SMSS per duplicate ACK.
+    cc_->OnDupAckInRecovery();
     ScheduleOutput();
     return;
   }
-  bool lost = dup_acks_ >= kDupThresh || (sack_enabled_ && sack_.IsLost(snd_una_));
   // RFC 6582 §3.2 step 2: only when the cumulative ACK has passed the last
   // recovery point, so that one window of losses causes one reduction.
-  if (lost && snd_una_ >= recover_) {
+  if (dup_acks_ >= kDupThresh && snd_una_ >= recover_) {
     EnterRecovery(now);
     return;
   }
   // RFC 3042 limited transmit: the first two duplicate ACKs may each
   // release one new segment.
   if (dup_acks_ < kDupThresh) ScheduleOutput();
-  (void)seg;
 }
 
 void Tcb::EnterRecovery(Instant now) {
@@ -473,16 +512,19 @@ void Tcb::EnterRecovery(Instant now) {
   in_recovery_ = true;
   recover_ = snd_max_;
   uint32_t flight = static_cast<uint32_t>(snd_max_ - snd_una_);
-  cc_.OnCongestionEvent(flight, now, /*sack=*/sack_enabled_);
   ++counters.fast_retransmits;
+  rtt_timing_ = false;  // Karn: the timed segment may be retransmitted
   if (sack_enabled_) {
     ++counters.sack_recoveries;
-    sack_.StartRecovery(snd_una_);
+    cc_->EnterRecovery(now, flight, RecoveryKind::kSack);
+    SackScoreboard::Segment first = sack_.EnterRecovery(snd_max_);
+    if (!first.empty()) Retransmit(first.start, first.length, now);
   } else {
     ++counters.reno_recoveries;
+    cc_->EnterRecovery(now, flight, RecoveryKind::kNewReno);
+    RetransmitFirst(now);
   }
-  rtt_timing_ = false;  // Karn: the timed segment may be retransmitted
-  RetransmitFirst(now);
+  ArmRetransmitTimer(now);
   ScheduleOutput();
 }
 
@@ -502,10 +544,16 @@ void Tcb::ProcessData(Segment& seg, Instant now) {
     rcv_buf_.Append(seg.packet);
     seg.packet = nullptr;
     // Pull whatever the new data made contiguous.
-    while (link::Packet* p = ooo_.PopContiguous(rcv_nxt_)) {
-      rcv_nxt_ = rcv_nxt_ + p->length;
-      counters.bytes_in += p->length;
-      rcv_buf_.Append(p);
+    if (filled_hole) {
+      Delivered more = ooo_.Pop(rcv_nxt_);
+      rcv_nxt_ = rcv_nxt_ + more.bytes;
+      counters.bytes_in += more.bytes;
+      for (link::Packet* p = more.head; p != nullptr;) {
+        link::Packet* next = p->next;
+        p->next = nullptr;
+        rcv_buf_.Append(p);
+        p = next;
+      }
     }
     Notify(kEventReadable);
     // RFC 5681 §4.2: ACK at once when a segment fills a hole, and at least
@@ -523,7 +571,9 @@ void Tcb::ProcessData(Segment& seg, Instant now) {
     // Out of order: hold it and ACK at once with SACK blocks (RFC 5681
     // §4.2, RFC 2018 §4) so the sender sees the hole.
     ++counters.ooo_segments;
-    if (!ooo_.Insert(seg.seq, seg.packet)) {
+    ReassemblyResult r = ooo_.Insert(seg.packet, seg.seq, 0,
+                                     static_cast<uint16_t>(seg.payload_length), rcv_nxt_);
+    if (r != ReassemblyResult::kQueued && r != ReassemblyResult::kDuplicate) {
       counters.Drop(TcpDrop::kNoMemory);
     }
     seg.packet = nullptr;

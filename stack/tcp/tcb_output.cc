@@ -14,11 +14,13 @@ namespace {
 // RFC 2018 §3: with timestamps 3 SACK blocks fit in the option space.
 constexpr size_t kMaxSackBlocksWithTimestamps = 3;
 constexpr size_t kMaxSackBlocks = 4;
+// NOP, NOP, kind, length, TSval, TSecr: what timestamps cost every segment.
+constexpr uint16_t kTimestampOptionSpace = 12;
 }  // namespace
 
 uint16_t Tcb::EffectiveMss() const {
   // RFC 9293 §3.7.1: Eff.snd.MSS excludes the options we always send.
-  return static_cast<uint16_t>(snd_mss_ - (ts_enabled_ ? wire::kTcpTimestampOptionSpace : 0));
+  return static_cast<uint16_t>(snd_mss_ - (ts_enabled_ ? kTimestampOptionSpace : 0));
 }
 
 uint32_t Tcb::ReceiveWindow() const {
@@ -30,10 +32,8 @@ uint32_t Tcb::ReceiveWindow() const {
 }
 
 uint32_t Tcb::SendWindowAvailable() const {
-  uint32_t in_flight = (in_recovery_ && sack_enabled_)
-                           ? sack_.Pipe(snd_una_, snd_max_)
-                           : static_cast<uint32_t>(snd_nxt_ - snd_una_);
-  uint32_t cwnd = cc_.cwnd();
+  uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+  uint32_t cwnd = cc_->cwnd();
   // RFC 3042: each of the first two duplicate ACKs lets one new segment out.
   if (!in_recovery_ && dup_acks_ > 0 && dup_acks_ < 3) cwnd += dup_acks_ * EffectiveMss();
   uint32_t cwnd_room = cwnd > in_flight ? cwnd - in_flight : 0;
@@ -51,15 +51,15 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
     return false;
   }
   const TcpConfig& config = layer_.config();
-  bool syn = (flags & wire::kTcpFlagSyn) != 0;
-  if (state_ != TcpState::kSynSent) flags |= wire::kTcpFlagAck;
+  bool syn = (flags & wire::TcpFlags::kSyn) != 0;
+  if (state_ != TcpState::kSynSent) flags |= wire::TcpFlags::kAck;
 
   wire::TcpHeader h;
   h.source_port = tuple_.local_port;
   h.destination_port = tuple_.remote_port;
   h.seq = seq;
-  h.ack = (flags & wire::kTcpFlagAck) ? rcv_nxt_ : SeqNum(0);
-  h.flags = flags;
+  h.ack = (flags & wire::TcpFlags::kAck) ? rcv_nxt_ : SeqNum(0);
+  h.flags = wire::TcpFlags(flags);
   uint32_t window = ReceiveWindow();
   // Never move the right edge left (RFC 9293 §3.8.6.2.2; RFC 7323 §2.4).
   uint32_t advertised = static_cast<uint32_t>(std::max<int32_t>(rcv_adv_ - rcv_nxt_, 0));
@@ -74,24 +74,24 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
     h.options.sack_permitted = state_ == TcpState::kSynSent ? config.sack : sack_enabled_;
     bool offer_ts = state_ == TcpState::kSynSent ? config.timestamps : ts_enabled_;
     if (offer_ts) {
-      h.options.timestamp = wire::TcpTimestamp{layer_.TsNow(now) + ts_offset_, ts_recent_};
+      h.options.timestamps = wire::TcpTimestamps{layer_.TsNow(now) + ts_offset_, ts_recent_};
     }
   } else {
     h.window = static_cast<uint16_t>(std::min<uint32_t>(window >> rcv_wscale_, 65535));
     if (ts_enabled_) {
-      h.options.timestamp = wire::TcpTimestamp{layer_.TsNow(now) + ts_offset_, ts_recent_};
+      h.options.timestamps = wire::TcpTimestamps{layer_.TsNow(now) + ts_offset_, ts_recent_};
     }
     if (sack_enabled_ && !ooo_.empty()) {
       // RFC 2018 §4: report the most recent blocks first, as many as fit
       // without pushing a full-sized segment over the MSS.
       size_t max_blocks = ts_enabled_ ? kMaxSackBlocksWithTimestamps : kMaxSackBlocks;
-      size_t option_room = snd_mss_ > data_length + (ts_enabled_ ? wire::kTcpTimestampOptionSpace : 0)
-                               ? snd_mss_ - data_length - (ts_enabled_ ? wire::kTcpTimestampOptionSpace : 0)
+      size_t option_room = snd_mss_ > data_length + (ts_enabled_ ? kTimestampOptionSpace : 0)
+                               ? snd_mss_ - data_length - (ts_enabled_ ? kTimestampOptionSpace : 0)
                                : 0;
       size_t fit = option_room >= 2 + 2 ? (option_room - 2 - 2) / 8 : 0;
       max_blocks = std::min(max_blocks, fit);
-      h.options.sack_block_count =
-          static_cast<uint8_t>(ooo_.SackBlocks(h.options.sack_blocks.data(), max_blocks));
+      h.options.sack_block_count = static_cast<uint8_t>(ooo_.GetSackBlocks(
+          rcv_nxt_, std::span<wire::SackBlock>(h.options.sack_blocks.data(), max_blocks)));
     }
   }
 
@@ -102,12 +102,14 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
     counters.Drop(TcpDrop::kNoMemory);
     return false;
   }
-  h.Emit(std::span<uint8_t>(out, header_length));
   if (data_length > 0) {
     snd_buf_.CopyOut(static_cast<size_t>(seq - snd_una_), data_length, out + header_length);
   }
+  // The transmitter finishes the checksum (in software or on the NIC).
+  h.Emit(std::span<uint8_t>(out, header_length + data_length), tuple_.local_ip, tuple_.remote_ip,
+         wire::TxChecksum::kOffload);
 
-  if (flags & wire::kTcpFlagAck) {
+  if (flags & wire::TcpFlags::kAck) {
     ack_now_ = false;
     full_segments_unacked_ = 0;
     layer_.wheel().Cancel(delack_timer_);
@@ -116,7 +118,7 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
     if (edge > rcv_adv_) rcv_adv_ = edge;
   }
   counters.bytes_out += data_length;
-  if (retransmission && (data_length > 0 || syn || (flags & wire::kTcpFlagFin))) {
+  if (retransmission && (data_length > 0 || syn || (flags & wire::TcpFlags::kFin))) {
     ++counters.retransmits;
   }
   layer_.Transmit(tuple_, packet);
@@ -124,27 +126,68 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
 }
 
 void Tcb::SendAck(Instant now) {
-  SendSegment(snd_nxt_, wire::kTcpFlagAck, 0, now, /*retransmission=*/false);
+  SendSegment(snd_nxt_, wire::TcpFlags::kAck, 0, now, /*retransmission=*/false);
 }
 
 void Tcb::SendRst(SeqNum seq) {
-  layer_.SendBareSegment(tuple_, seq, SeqNum(0), wire::kTcpFlagRst, 0, nullptr);
+  layer_.SendBareSegment(tuple_, seq, SeqNum(0), wire::TcpFlags::kRst, 0, nullptr);
+}
+
+uint32_t Tcb::Retransmit(SeqNum seq, uint32_t len, Instant now) {
+  // Sequence space [seq, seq+len) holds data up to data_end and then, once
+  // sent, our FIN.
+  SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
+  len = std::min<uint32_t>(len, EffectiveMss());
+  uint32_t data = seq < data_end ? std::min<uint32_t>(len, static_cast<uint32_t>(data_end - seq)) : 0;
+  uint8_t flags = wire::TcpFlags::kAck;
+  uint32_t space = data;
+  if (fin_sent_ && seq + data == data_end && len > data) {
+    flags |= wire::TcpFlags::kFin;
+    space += 1;
+  }
+  if (space == 0) return 0;
+  if (data > 0 && seq + data == data_end) flags |= wire::TcpFlags::kPsh;
+  return SendSegment(seq, flags, data, now, /*retransmission=*/true) ? space : 0;
 }
 
 bool Tcb::RetransmitFirst(Instant now) {
-  SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
-  uint32_t outstanding_data =
-      data_end > snd_una_ ? static_cast<uint32_t>(SeqMin(data_end, snd_max_) - snd_una_) : 0;
-  uint32_t len = std::min<uint32_t>(outstanding_data, EffectiveMss());
-  uint8_t flags = wire::kTcpFlagAck;
-  if (fin_sent_ && snd_una_ + len == data_end && snd_max_ == data_end + 1) {
-    flags |= wire::kTcpFlagFin;
+  return Retransmit(snd_una_, static_cast<uint32_t>(snd_max_ - snd_una_), now) > 0;
+}
+
+void Tcb::OutputSackRecovery(Instant now, bool* sent_any) {
+  // RFC 6675 §5 step C: while cwnd - pipe >= 1 SMSS, send what NextSeg()
+  // picks, and report it.
+  const uint16_t mss = EffectiveMss();
+  for (int guard = 0; guard < 256; ++guard) {
+    if (cc_->cwnd() < sack_.pipe() + mss) break;
+    SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
+    SeqNum right_edge = snd_una_ + snd_wnd_;
+    bool fin_unsent = fin_queued_ && !fin_sent_;
+    bool can_send_new = (snd_max_ < data_end || fin_unsent) && right_edge > snd_max_;
+    SackScoreboard::Segment next = sack_.NextSeg(snd_max_, can_send_new);
+    if (next.empty()) break;
+    if (next.rule == SackScoreboard::Segment::Rule::kNewData) {
+      uint32_t room = static_cast<uint32_t>(right_edge - snd_max_);
+      uint32_t len = std::min<uint32_t>({static_cast<uint32_t>(data_end - snd_max_), mss, room});
+      bool fin_here = fin_unsent && snd_max_ + len == data_end && room > len;
+      if (len == 0 && !fin_here) break;
+      uint8_t flags = wire::TcpFlags::kAck | (fin_here ? wire::TcpFlags::kFin : 0);
+      if (len > 0 && snd_max_ + len == data_end) flags |= wire::TcpFlags::kPsh;
+      if (!SendSegment(snd_max_, flags, len, now, /*retransmission=*/false)) break;
+      next.start = snd_max_;
+      next.length = len + (fin_here ? 1 : 0);
+      snd_max_ = snd_max_ + next.length;
+      snd_nxt_ = snd_max_;
+      if (fin_here) fin_sent_ = true;
+      sack_.OnSegmentSent(next);
+    } else {
+      uint32_t sent = Retransmit(next.start, next.length, now);
+      if (sent == 0) break;
+      next.length = sent;
+      sack_.OnSegmentSent(next);
+    }
+    *sent_any = true;
   }
-  if (len == 0 && !(flags & wire::kTcpFlagFin)) return false;
-  if (len > 0 && len == outstanding_data) flags |= wire::kTcpFlagPsh;
-  bool sent = SendSegment(snd_una_, flags, len, now, /*retransmission=*/true);
-  if (sent && sack_enabled_) sack_.MarkRetransmitted(snd_una_, snd_una_ + std::max<uint32_t>(len, 1));
-  return sent;
 }
 
 void Tcb::Output(Instant now) {
@@ -159,72 +202,53 @@ void Tcb::Output(Instant now) {
       break;
   }
   bool sent_any = false;
+  cwnd_limited_ = false;
   const uint16_t mss = EffectiveMss();
 
-  // RFC 6675 §5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks.
-  if (in_recovery_ && sack_enabled_) {
-    for (int guard = 0; guard < 64; ++guard) {
-      uint32_t pipe = sack_.Pipe(snd_una_, snd_max_);
-      if (cc_.cwnd() < pipe + mss) break;
-      std::optional<SackScoreboard::Range> hole = sack_.NextSeg(snd_una_, snd_max_, mss);
-      if (!hole.has_value()) break;  // rule 2: new data, below
-      uint32_t len = std::min<uint32_t>(static_cast<uint32_t>(hole->end - hole->begin), mss);
+  if (sack_enabled_ && sack_.in_recovery()) {
+    OutputSackRecovery(now, &sent_any);
+  } else {
+    // New data, or (without SACK) go-back-N resends after an RTO.
+    for (int guard = 0; guard < 1024; ++guard) {
       SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
-      uint8_t flags = wire::kTcpFlagAck;
-      if (hole->begin + len > data_end) {
-        // The hole is our FIN.
-        len = data_end > hole->begin ? static_cast<uint32_t>(data_end - hole->begin) : 0;
-        if (fin_sent_) flags |= wire::kTcpFlagFin;
-      }
-      if (!SendSegment(hole->begin, flags, len, now, /*retransmission=*/true)) break;
-      sack_.MarkRetransmitted(hole->begin, hole->begin + std::max<uint32_t>(len, 1));
-      sent_any = true;
-    }
-  }
-
-  // New data (or go-back-N resends after an RTO).
-  for (int guard = 0; guard < 1024; ++guard) {
-    SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
-    if (snd_nxt_ > data_end) break;  // everything, FIN included, is out
-    if (snd_nxt_ < snd_max_ && sack_enabled_) {
-      // After an RTO, skip what the peer already holds (RFC 6675 §5.1).
-      snd_nxt_ = sack_.SkipSacked(snd_nxt_, snd_max_);
-      if (snd_nxt_ > data_end) break;
-    }
-    uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
-    uint32_t window = SendWindowAvailable();
-    uint32_t len = std::min<uint32_t>({unsent, mss, window});
-    if (snd_nxt_ < snd_max_ && sack_enabled_) {
-      len = std::min<uint32_t>(len, sack_.BytesUntilSacked(snd_nxt_, snd_max_));
-    }
-    bool fin_here = fin_queued_ && len == unsent && window > len;
-    if (len == 0 && !fin_here) break;
-    if (len > 0 && len < mss && !fin_here) {
-      if (len < unsent) {
-        // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited
-        // runt only when it is at least half the largest window seen.
-        if (len < max_snd_wnd_ / 2) break;
-      } else if (nagle_ && snd_nxt_ != snd_una_) {
-        // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
+      if (snd_nxt_ > data_end) break;  // everything, FIN included, is out
+      uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
+      uint32_t window = SendWindowAvailable();
+      uint32_t len = std::min<uint32_t>({unsent, mss, window});
+      bool fin_here = fin_queued_ && len == unsent && window > len;
+      if (len == 0 && !fin_here) {
+        if (unsent > 0 && snd_wnd_ > static_cast<uint32_t>(snd_nxt_ - snd_una_)) {
+          cwnd_limited_ = true;
+        }
         break;
       }
+      if (len > 0 && len < mss && !fin_here) {
+        if (len < unsent) {
+          // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited
+          // runt only when it is at least half the largest window seen.
+          if (len < max_snd_wnd_ / 2) break;
+        } else if (nagle_ && snd_nxt_ != snd_una_) {
+          // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
+          break;
+        }
+      }
+      uint8_t flags = wire::TcpFlags::kAck;
+      if (len > 0 && len == unsent) flags |= wire::TcpFlags::kPsh;
+      if (fin_here) flags |= wire::TcpFlags::kFin;
+      bool retransmission = snd_nxt_ < snd_max_;
+      if (!SendSegment(snd_nxt_, flags, len, now, retransmission)) break;
+      if (!retransmission && !rtt_timing_ && len > 0 && !ts_enabled_) {
+        rtt_timing_ = true;
+        rtt_seq_ = snd_nxt_;
+        rtt_start_ = now;
+      }
+      snd_nxt_ = snd_nxt_ + len + (fin_here ? 1 : 0);
+      if (fin_here) fin_sent_ = true;
+      if (snd_nxt_ > snd_max_) snd_max_ = snd_nxt_;
+      if (!rexmt_timer_.armed() || persist_mode_) ArmRetransmitTimer(now);
+      sent_any = true;
+      if (fin_here) break;
     }
-    uint8_t flags = wire::kTcpFlagAck;
-    if (len > 0 && len == unsent) flags |= wire::kTcpFlagPsh;
-    if (fin_here) flags |= wire::kTcpFlagFin;
-    bool retransmission = snd_nxt_ < snd_max_;
-    if (!SendSegment(snd_nxt_, flags, len, now, retransmission)) break;
-    if (!retransmission && !rtt_timing_ && len > 0 && !ts_enabled_) {
-      rtt_timing_ = true;
-      rtt_seq_ = snd_nxt_;
-      rtt_start_ = now;
-    }
-    snd_nxt_ = snd_nxt_ + len + (fin_here ? 1 : 0);
-    if (fin_here) fin_sent_ = true;
-    if (snd_nxt_ > snd_max_) snd_max_ = snd_nxt_;
-    if (!rexmt_timer_.armed() || persist_mode_) ArmRetransmitTimer(now);
-    sent_any = true;
-    if (fin_here) break;
   }
 
   // Zero window with data waiting and nothing in flight: probe (§3.8.6.1).

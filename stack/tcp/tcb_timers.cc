@@ -58,7 +58,7 @@ void Tcb::OnKeepaliveTimer(Instant now) {
   // elicits an ACK from a live peer.
   ++tcb->keepalive_sent_;
   ++tcb->layer_.mutable_counters().keepalive_probes;
-  tcb->SendSegment(tcb->snd_una_ - 1, wire::kTcpFlagAck, 0, now, /*retransmission=*/false);
+  tcb->SendSegment(tcb->snd_una_ - 1, wire::TcpFlags::kAck, 0, now, /*retransmission=*/false);
   tcb->layer_.wheel().Arm(tcb->keepalive_timer_, now + config.keepalive_interval);
 }
 
@@ -98,9 +98,9 @@ void Tcb::OnRetransmitTimeout(Instant now) {
       }
       ++retransmits_;
       rtt_timing_ = false;  // Karn: no sample from a retransmitted SYN
-      rtt_.Backoff();
-      uint8_t flags = wire::kTcpFlagSyn |
-                      (state_ == TcpState::kSynReceived ? wire::kTcpFlagAck : 0);
+      rtt_.OnRetransmitTimeout();
+      uint8_t flags = wire::TcpFlags::kSyn |
+                      (state_ == TcpState::kSynReceived ? wire::TcpFlags::kAck : 0);
       SendSegment(iss_, flags, 0, now, /*retransmission=*/true);
       ArmRetransmitTimer(now);
       return;
@@ -119,19 +119,26 @@ void Tcb::OnRetransmitTimeout(Instant now) {
   }
   ++counters.rto_timeouts;
   uint32_t flight = static_cast<uint32_t>(snd_max_ - snd_una_);
-  // RFC 5681 §3.1 eq. 4: reduce ssthresh once per loss, not per backoff.
-  if (retransmits_ == 0) cc_.OnRetransmitTimeout(flight, now);
+  // RFC 5681 §3.1 eq. 4 (the controller holds ssthresh on repeated RTOs).
+  cc_->OnRetransmitTimeout(now, flight);
   ++retransmits_;
-  rtt_.Backoff();  // RFC 6298 §5.5
-  // RFC 6582 §3.2 step 4 and RFC 6675 §5.1: end any fast recovery, forget
-  // the duplicate ACK count, and mark the whole window for resending.
+  rtt_.OnRetransmitTimeout();  // RFC 6298 §5.5
+  // RFC 6582 §3.2 step 4: end any fast recovery; recover = highest sent.
   in_recovery_ = false;
   recover_ = snd_max_;
   dup_acks_ = 0;
   rtt_timing_ = false;
-  if (sack_enabled_) sack_.OnRetransmitTimeout(snd_una_, snd_max_);
-  snd_nxt_ = snd_una_;
   ArmRetransmitTimer(now);  // RFC 6298 §5.6: restart with the backed-off RTO
+  if (sack_enabled_) {
+    // RFC 6675 §5.1: resend SND.UNA now, then fill the holes under the new
+    // RecoveryPoint, skipping what the peer holds.
+    SackScoreboard::Segment first = sack_.OnRetransmitTimeout(snd_max_);
+    if (!first.empty()) Retransmit(first.start, first.length, now);
+    ScheduleOutput();
+    return;
+  }
+  // Without SACK: go back N (RFC 5681 §3.1 after the loss window).
+  snd_nxt_ = snd_una_;
   Output(now);
   if (snd_nxt_ == snd_una_) {
     // The window let nothing out (zero window): resend the first segment
@@ -157,12 +164,12 @@ void Tcb::OnPersistTimeout(Instant now) {
     RetransmitFirst(now);
   } else if (snd_nxt_ < data_end) {
     // RFC 9293 §3.8.6.1: probe with one octet of new data.
-    if (SendSegment(snd_nxt_, wire::kTcpFlagAck, 1, now, /*retransmission=*/false)) {
+    if (SendSegment(snd_nxt_, wire::TcpFlags::kAck, 1, now, /*retransmission=*/false)) {
       snd_nxt_ = snd_nxt_ + 1;
       if (snd_nxt_ > snd_max_) snd_max_ = snd_nxt_;
     }
   } else if (fin_queued_ && !fin_sent_) {
-    if (SendSegment(snd_nxt_, wire::kTcpFlagAck | wire::kTcpFlagFin, 0, now, false)) {
+    if (SendSegment(snd_nxt_, wire::TcpFlags::kAck | wire::TcpFlags::kFin, 0, now, false)) {
       fin_sent_ = true;
       snd_nxt_ = snd_nxt_ + 1;
       snd_max_ = snd_nxt_;

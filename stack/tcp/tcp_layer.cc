@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "stack/wire/checksum.h"
 #include "stack/wire/tcp.h"
 
 namespace locus::tcp {
@@ -114,8 +113,7 @@ struct TcpLayer::TimeWaitSock final : public timer::TimerHandler {
 
 TcpLayer::TcpLayer(const TcpConfig& config, link::PacketPool& pool,
                    SegmentTransmitter& transmitter, timer::TimerWheel& wheel,
-                   const tcp_support::IsnGenerator& isn,
-                   const tcp_support::SynCookieCodec& cookies, Limits limits)
+                   const IsnGenerator& isn, const SynCookies& cookies, Limits limits)
     : config_(config),
       pool_(pool),
       transmitter_(transmitter),
@@ -159,7 +157,7 @@ link::Packet* TcpLayer::AllocatePacket() { return pool_.Allocate(); }
 void TcpLayer::Transmit(const FourTuple& tuple, link::Packet* packet) {
   ++counters_.segments_out;
   const uint8_t* tcp = packet->data();
-  if (packet->length >= wire::kTcpMinHeaderLength && (tcp[13] & wire::kTcpFlagRst)) {
+  if (packet->length >= wire::kTcpMinHeaderLength && (tcp[13] & wire::TcpFlags::kRst) != 0) {
     ++counters_.resets_out;
   }
   transmitter_.TransmitSegment(tuple, packet);
@@ -168,11 +166,6 @@ void TcpLayer::Transmit(const FourTuple& tuple, link::Packet* packet) {
 uint32_t TcpLayer::TsNow(Instant now) const {
   // RFC 7323 §5.4: a 1 ms clock; connections add their own random offset.
   return static_cast<uint32_t>(now.nanos() / 1000000);
-}
-
-uint32_t TcpLayer::TsOffsetFor(const FourTuple& tuple) const {
-  return isn_.TimestampOffset(tuple.local_ip, tuple.local_port, tuple.remote_ip,
-                              tuple.remote_port);
 }
 
 uint8_t TcpLayer::OurWindowScale() const {
@@ -331,13 +324,13 @@ void TcpLayer::Input(wire::Ipv4Address source, wire::Ipv4Address destination,
                      link::Packet* packet, bool checksum_ok, Instant now) {
   ++counters_.segments_in;
   std::span<const uint8_t> bytes = packet->bytes();
-  if (!checksum_ok &&
-      !wire::VerifyTransportChecksum(source, destination, wire::kIpProtocolTcp, bytes)) {
+  wire::ParseResult<wire::TcpHeader> parsed = wire::TcpHeader::Parse(
+      bytes, source, destination, checksum_ok ? wire::RxChecksum::kSkip : wire::RxChecksum::kVerify);
+  if (!parsed.ok() && parsed.error() == wire::WireError::kBadChecksum) {
     counters_.Drop(TcpDrop::kBadChecksum);
     link::FreePacket(packet);
     return;
   }
-  wire::ParseResult<wire::TcpHeader> parsed = wire::TcpHeader::Parse(bytes);
   if (!parsed.ok() || parsed->source_port == 0 || parsed->destination_port == 0 ||
       source.is_broadcast() || source.is_multicast() || destination.is_broadcast() ||
       destination.is_multicast()) {
@@ -351,14 +344,14 @@ void TcpLayer::Input(wire::Ipv4Address source, wire::Ipv4Address destination,
   Segment seg;
   seg.seq = h.seq;
   seg.ack = h.ack;
-  seg.flags = h.flags;
+  seg.flags = h.flags.bits();
   seg.window = h.window;
   seg.options = h.options;
   seg.payload_length = static_cast<uint32_t>(bytes.size() - h.length());
   packet->TrimFront(static_cast<uint16_t>(h.length()));
   seg.packet = packet;
 
-  FourTuple tuple{destination, source, h.destination_port, h.source_port};
+  FourTuple tuple{destination, h.destination_port, source, h.source_port};
   auto it = flows_.find(tuple);
   if (it == flows_.end()) {
     InputNoFlow(tuple, seg, now);
@@ -398,10 +391,10 @@ void TcpLayer::InputNoFlow(const FourTuple& tuple, Segment& seg, Instant now) {
 void TcpLayer::SendResetFor(const FourTuple& tuple, const Segment& seg) {
   if (seg.rst()) return;
   if (seg.has_ack()) {
-    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::kTcpFlagRst, 0, nullptr);
+    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::TcpFlags::kRst, 0, nullptr);
   } else {
     SendBareSegment(tuple, SeqNum(0), seg.seq + seg.length(),
-                    wire::kTcpFlagRst | wire::kTcpFlagAck, 0, nullptr);
+                    wire::TcpFlags::kRst | wire::TcpFlags::kAck, 0, nullptr);
   }
 }
 
@@ -412,24 +405,25 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
   if (seg.has_ack()) {
     // Second: any ACK is bad here, unless it completes a SYN cookie.
     if (config_.syn_cookies && !seg.syn()) {
-      std::optional<tcp_support::SynCookieCodec::Decoded> cookie =
-          cookies_.Validate(tuple.local_ip, tuple.local_port, tuple.remote_ip,
-                            tuple.remote_port, seg.seq - 1, seg.ack - 1, now,
-                            seg.options.timestamp.has_value()
-                                ? std::optional<uint32_t>(seg.options.timestamp->echo_reply)
-                                : std::nullopt);
-      if (cookie.has_value()) {
+      CookieCheck check = cookies_.Check(tuple, seg.seq, seg.ack, now);
+      if (check.verdict == CookieVerdict::kValid) {
         ++counters_.syn_cookies_valid;
+        // Window scaling and SACK survive only in the TSval we sent, which
+        // the peer echoes (RFC 4987 §3.6; as Linux does).
+        bool timestamps = config_.timestamps && seg.options.timestamps.has_value();
+        CookieOptions options;
+        if (timestamps) options = DecodeCookieTsecr(seg.options.timestamps->echo_reply);
         Tcb::Handshake hs;
         hs.iss = seg.ack - 1;
         hs.irs = seg.seq - 1;
-        hs.peer_mss = cookie->mss;
-        hs.peer_wscale = cookie->peer_wscale;
-        hs.our_wscale = cookie->peer_wscale >= 0 ? OurWindowScale() : 0;
-        hs.sack_permitted = cookie->sack && config_.sack;
-        hs.timestamps = cookie->timestamps && config_.timestamps &&
-                        seg.options.timestamp.has_value();
-        hs.ts_recent = seg.options.timestamp.has_value() ? seg.options.timestamp->value : 0;
+        hs.peer_mss = check.mss;
+        hs.peer_wscale = (config_.window_scaling && options.window_scale.has_value())
+                             ? static_cast<int8_t>(*options.window_scale)
+                             : int8_t{-1};
+        hs.our_wscale = hs.peer_wscale >= 0 ? OurWindowScale() : 0;
+        hs.sack_permitted = options.sack_permitted && config_.sack;
+        hs.timestamps = timestamps;
+        hs.ts_recent = timestamps ? seg.options.timestamps->value : 0;
         hs.ts_offset = TsOffsetFor(tuple);
         hs.syn_window = seg.window;  // scaled on the next window update
         hs.our_window = static_cast<uint16_t>(std::min<uint32_t>(config_.receive_buffer, 65535));
@@ -442,7 +436,7 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
       ++counters_.syn_cookies_invalid;
       counters_.Drop(TcpDrop::kBadCookie);
     }
-    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::kTcpFlagRst, 0, nullptr);
+    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::TcpFlags::kRst, 0, nullptr);
     return;
   }
   if (!seg.syn()) return;  // fourth: other text or control, drop
@@ -454,13 +448,13 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
   }
   const wire::TcpOptions& o = seg.options;
   bool sack = config_.sack && o.sack_permitted;
-  bool timestamps = config_.timestamps && o.timestamp.has_value();
+  bool timestamps = config_.timestamps && o.timestamps.has_value();
   int8_t peer_wscale = (config_.window_scaling && o.window_scale.has_value())
                            ? static_cast<int8_t>(std::min<uint8_t>(*o.window_scale, 14))
                            : int8_t{-1};
   uint8_t our_wscale = peer_wscale >= 0 ? OurWindowScale() : 0;
   uint32_t ts_offset = TsOffsetFor(tuple);
-  uint32_t peer_tsval = timestamps ? o.timestamp->value : 0;
+  uint32_t peer_tsval = timestamps ? o.timestamps->value : 0;
 
   RequestSock* req = nullptr;
   if (listener.syn_count_ < listener.syn_backlog_) req = request_socks_.New();
@@ -470,22 +464,28 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
       return;
     }
     // SYN cookies: no state at all until a valid ACK comes back.
-    uint16_t peer_mss = o.mss.has_value() ? *o.mss : 536;
-    tcp_support::SynCookieCodec::Encoded cookie =
-        cookies_.Encode(tuple.local_ip, tuple.local_port, tuple.remote_ip, tuple.remote_port,
-                        seg.seq, peer_mss, now, peer_wscale, sack, timestamps);
+    uint16_t peer_mss = o.mss.has_value() ? *o.mss : SynCookies::kDefaultMss;
+    SynCookies::Issued cookie = cookies_.Issue(tuple, seg.seq, peer_mss, now);
     ++counters_.syn_cookies_sent;
-    uint32_t tsval = timestamps ? cookie.tsval : 0;
-    SendSynAck(tuple, cookie.isn, seg.seq, config_.mss, peer_wscale >= 0 ? our_wscale : -1, sack,
-               timestamps, tsval, peer_tsval);
+    uint32_t tsval = 0;
+    if (timestamps) {
+      CookieOptions options;
+      if (peer_wscale >= 0) options.window_scale = static_cast<uint8_t>(peer_wscale);
+      options.sack_permitted = sack;
+      tsval = EncodeCookieTsval(TsNow(now) + ts_offset, options);
+    }
+    // Without timestamps nothing but the MSS survives: offer no scaling or
+    // SACK that the final ACK could not confirm.
+    SendSynAck(tuple, cookie.isn, seg.seq, config_.mss,
+               timestamps && peer_wscale >= 0 ? our_wscale : -1, timestamps && sack, timestamps,
+               tsval, peer_tsval);
     return;
   }
   req->layer = this;
   req->listener = &listener;
   req->tuple = tuple;
   req->irs = seg.seq;
-  req->iss = isn_.Generate(tuple.local_ip, tuple.local_port, tuple.remote_ip, tuple.remote_port,
-                           now);
+  req->iss = isn_.Generate(tuple, now);
   req->peer_mss = o.mss.has_value() ? *o.mss : 0;
   req->syn_window = seg.window;
   req->our_window = static_cast<uint16_t>(std::min<uint32_t>(config_.receive_buffer, 65535));
@@ -528,7 +528,7 @@ void TcpLayer::InputRequestSock(RequestSock& req, Segment& seg, Instant now) {
   }
   if (!in_window) {
     counters_.Drop(TcpDrop::kOutOfWindow);
-    SendBareSegment(req.tuple, req.iss + 1, rcv_nxt, wire::kTcpFlagAck, req.our_window, nullptr);
+    SendBareSegment(req.tuple, req.iss + 1, rcv_nxt, wire::TcpFlags::kAck, req.our_window, nullptr);
     return;
   }
   if (seg.syn()) {
@@ -541,7 +541,7 @@ void TcpLayer::InputRequestSock(RequestSock& req, Segment& seg, Instant now) {
   if (seg.ack != req.iss + 1) {
     // Fifth step, SYN-RECEIVED: unacceptable ACK → <SEQ=SEG.ACK><CTL=RST>.
     counters_.Drop(TcpDrop::kAckInvalid);
-    SendBareSegment(req.tuple, seg.ack, SeqNum(0), wire::kTcpFlagRst, 0, nullptr);
+    SendBareSegment(req.tuple, seg.ack, SeqNum(0), wire::TcpFlags::kRst, 0, nullptr);
     return;
   }
   Tcb::Handshake hs;
@@ -562,7 +562,7 @@ void TcpLayer::InputRequestSock(RequestSock& req, Segment& seg, Instant now) {
   if (listener.layer_ == nullptr) {
     // The listener closed during the handshake.
     DestroyRequestSock(&req);
-    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::kTcpFlagRst, 0, nullptr);
+    SendBareSegment(tuple, seg.ack, SeqNum(0), wire::TcpFlags::kRst, 0, nullptr);
     return;
   }
   if (listener.accept_count_ >= listener.accept_backlog_) {
@@ -614,8 +614,8 @@ void TcpLayer::InputTimeWait(TimeWaitSock& tw, Segment& seg, Instant now) {
     // RFC 6191 (and RFC 9293 §3.10.7.4 note): a new SYN may reopen the
     // tuple when it is provably newer: by timestamp when both use them,
     // otherwise by sequence number.
-    bool newer = (tw.timestamps && seg.options.timestamp.has_value())
-                     ? TsBefore(tw.ts_recent, seg.options.timestamp->value)
+    bool newer = (tw.timestamps && seg.options.timestamps.has_value())
+                     ? TsBefore(tw.ts_recent, seg.options.timestamps->value)
                      : seg.seq > tw.rcv_nxt;
     if (newer) {
       FourTuple tuple = tw.tuple;
@@ -630,9 +630,9 @@ void TcpLayer::InputTimeWait(TimeWaitSock& tw, Segment& seg, Instant now) {
     if (seg.fin()) wheel_.Arm(tw.timer, now + config_.time_wait);
     wire::TcpOptions options;
     if (tw.timestamps) {
-      options.timestamp = wire::TcpTimestamp{TsNow(now) + tw.ts_offset, tw.ts_recent};
+      options.timestamps = wire::TcpTimestamps{TsNow(now) + tw.ts_offset, tw.ts_recent};
     }
-    SendBareSegment(tw.tuple, tw.snd_nxt, tw.rcv_nxt, wire::kTcpFlagAck, tw.window,
+    SendBareSegment(tw.tuple, tw.snd_nxt, tw.rcv_nxt, wire::TcpFlags::kAck, tw.window,
                     tw.timestamps ? &options : nullptr);
   }
 }
@@ -646,9 +646,9 @@ void TcpLayer::SendSynAck(const FourTuple& tuple, SeqNum iss, SeqNum irs, uint16
   options.mss = mss_option;
   if (wscale >= 0) options.window_scale = static_cast<uint8_t>(wscale);
   options.sack_permitted = sack;
-  if (timestamps) options.timestamp = wire::TcpTimestamp{tsval, tsecr};
+  if (timestamps) options.timestamps = wire::TcpTimestamps{tsval, tsecr};
   uint16_t window = static_cast<uint16_t>(std::min<uint32_t>(config_.receive_buffer, 65535));
-  SendBareSegment(tuple, iss, irs + 1, wire::kTcpFlagSyn | wire::kTcpFlagAck, window, &options);
+  SendBareSegment(tuple, iss, irs + 1, wire::TcpFlags::kSyn | wire::TcpFlags::kAck, window, &options);
 }
 
 void TcpLayer::SendBareSegment(const FourTuple& tuple, SeqNum seq, SeqNum ack, uint8_t flags,
@@ -663,12 +663,13 @@ void TcpLayer::SendBareSegment(const FourTuple& tuple, SeqNum seq, SeqNum ack, u
   h.destination_port = tuple.remote_port;
   h.seq = seq;
   h.ack = ack;
-  h.flags = flags;
+  h.flags = wire::TcpFlags(flags);
   h.window = window;
   if (options != nullptr) h.options = *options;
   size_t length = h.length();
   uint8_t* out = packet->Append(static_cast<uint16_t>(length));
-  h.Emit(std::span<uint8_t>(out, length));
+  h.Emit(std::span<uint8_t>(out, length), tuple.local_ip, tuple.remote_ip,
+         wire::TxChecksum::kOffload);
   Transmit(tuple, packet);
 }
 
@@ -784,7 +785,7 @@ absl::StatusOr<Tcb*> TcpLayer::Connect(wire::Ipv4Address local_ip, wire::Ipv4Add
     local_port = *port;
     allocated = true;
   }
-  FourTuple tuple{local_ip, remote_ip, local_port, remote_port};
+  FourTuple tuple{local_ip, local_port, remote_ip, remote_port};
   auto release = [&] {
     if (allocated) ports_->Release(local_ip, local_port, remote_ip, remote_port);
   };
@@ -814,7 +815,7 @@ absl::StatusOr<Tcb*> TcpLayer::Connect(wire::Ipv4Address local_ip, wire::Ipv4Add
   }
   tcb->active_open_ = allocated;
   flows_[tuple] = FlowEntry{FlowEntry::Kind::kTcb, tcb};
-  tcb->StartConnect(isn_.Generate(local_ip, local_port, remote_ip, remote_port, now), now);
+  tcb->StartConnect(isn_.Generate(tuple, now), now);
   return tcb;
 }
 

@@ -93,8 +93,8 @@ class TcpLayer {
   };
 
   TcpLayer(const TcpConfig& config, link::PacketPool& pool, SegmentTransmitter& transmitter,
-           timer::TimerWheel& wheel, const tcp_support::IsnGenerator& isn,
-           const tcp_support::SynCookieCodec& cookies, Limits limits);
+           timer::TimerWheel& wheel, const IsnGenerator& isn,
+           const SynCookies& cookies, Limits limits);
   TcpLayer(const TcpLayer&) = delete;
   TcpLayer& operator=(const TcpLayer&) = delete;
   ~TcpLayer();
@@ -180,6 +180,7 @@ class TcpLayer {
   void ReleaseTcb(Tcb* tcb);  // state CLOSED and the app let go
   void Unlink(Tcb* tcb);      // remove from flow table and accept queue
   uint32_t TsNow(Instant now) const;
+  uint32_t TsOffsetFor(const FourTuple& tuple) const { return isn_.TimestampOffset(tuple); }
   timer::TimerWheel& wheel() { return wheel_; }
   uint8_t OurWindowScale() const;
 
@@ -187,8 +188,8 @@ class TcpLayer {
   link::PacketPool& pool_;
   SegmentTransmitter& transmitter_;
   timer::TimerWheel& wheel_;
-  const tcp_support::IsnGenerator& isn_;
-  const tcp_support::SynCookieCodec& cookies_;
+  const IsnGenerator& isn_;
+  const SynCookies& cookies_;
   LocalPortAllocator* ports_ = nullptr;
   Limits limits_;
   TcpCounters counters_;

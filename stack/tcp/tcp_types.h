@@ -7,23 +7,14 @@
 #include <string_view>
 
 #include "stack/base/time.h"
+#include "stack/tcp_support/ipv4_tuple.h"
 #include "stack/wire/addresses.h"
 
 namespace locus::tcp {
 
-struct FourTuple {
-  wire::Ipv4Address local_ip;
-  wire::Ipv4Address remote_ip;
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
-
-  bool operator==(const FourTuple&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const FourTuple& t) {
-    return H::combine(std::move(h), t.local_ip.value(), t.remote_ip.value(), t.local_port,
-                      t.remote_port);
-  }
-};
+// The connection's name; "local" is our side. Shared with the ISN and
+// SYN-cookie code, which hash it.
+using FourTuple = Ipv4Tuple;
 
 // RFC 9293 §3.3.2. LISTEN belongs to Listener objects and the passive
 // SYN-RECEIVED of a fresh handshake to RequestSocks; a Tcb sees SYN-RECEIVED

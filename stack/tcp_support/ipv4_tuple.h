@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "stack/wire/addresses.h"
 
@@ -35,6 +36,11 @@ struct Ipv4Tuple {
   }
 
   bool operator==(const Ipv4Tuple&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Ipv4Tuple& t) {
+    return H::combine(std::move(h), t.local_ip.value(), t.remote_ip.value(), t.local_port,
+                      t.remote_port);
+  }
 };
 
 }  // namespace locus::tcp

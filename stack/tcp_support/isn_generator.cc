@@ -6,6 +6,7 @@ namespace {
 // Domain separation: the same secret may also key SYN cookies, whose inputs
 // start with a different byte.
 constexpr uint8_t kIsnDomain = 'I';
+constexpr uint8_t kTimestampDomain = 'T';
 
 }  // namespace
 
@@ -21,6 +22,13 @@ uint32_t IsnGenerator::Clock(Instant now) {
 uint32_t IsnGenerator::Offset(const Ipv4Tuple& tuple) const {
   uint8_t message[1 + Ipv4Tuple::kEncodedSize];
   message[0] = kIsnDomain;
+  tuple.Encode(message + 1);
+  return static_cast<uint32_t>(SipHash24(key_, message));
+}
+
+uint32_t IsnGenerator::TimestampOffset(const Ipv4Tuple& tuple) const {
+  uint8_t message[1 + Ipv4Tuple::kEncodedSize];
+  message[0] = kTimestampDomain;
   tuple.Encode(message + 1);
   return static_cast<uint32_t>(SipHash24(key_, message));
 }

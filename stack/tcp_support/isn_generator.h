@@ -44,6 +44,10 @@ class IsnGenerator {
   // The two terms, exposed for tests and diagnostics.
   static uint32_t Clock(Instant now);                 // M
   uint32_t Offset(const Ipv4Tuple& tuple) const;      // F
+  // RFC 7323 §5.4 recommends a per-connection random TSval offset so that
+  // timestamps reveal neither uptime nor anything about the ISN: a keyed
+  // hash of the tuple under a different domain than F.
+  uint32_t TimestampOffset(const Ipv4Tuple& tuple) const;
 
  private:
   SipHashKey key_;

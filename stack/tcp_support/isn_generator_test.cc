@@ -132,3 +132,21 @@ TEST(IsnGeneratorTest, WorksWithAGeneratedKey) {
 
 }  // namespace
 }  // namespace locus::tcp
+
+namespace locus::tcp {
+namespace {
+
+TEST(IsnGeneratorTimestampTest, OffsetIsKeyedPerTupleAndUnrelatedToIsn) {
+  std::array<uint8_t, SecretKey::kSize> bytes{};
+  bytes[0] = 7;
+  IsnGenerator isn(SecretKey::FromBytes(bytes));
+  Ipv4Tuple a{wire::Ipv4Address(1), 10, wire::Ipv4Address(2), 20};
+  Ipv4Tuple b{wire::Ipv4Address(1), 11, wire::Ipv4Address(2), 20};
+  EXPECT_EQ(isn.TimestampOffset(a), isn.TimestampOffset(a));
+  EXPECT_NE(isn.TimestampOffset(a), isn.TimestampOffset(b));
+  // Knowing TSval - clock must not give away the ISN offset F.
+  EXPECT_NE(isn.TimestampOffset(a), isn.Offset(a));
+}
+
+}  // namespace
+}  // namespace locus::tcp

@@ -49,6 +49,7 @@
 
 #include "stack/link/packet.h"
 #include "stack/wire/seq_num.h"
+#include "stack/wire/tcp.h"
 
 namespace locus::tcp {
 
@@ -62,11 +63,8 @@ enum class ReassemblyResult : uint8_t {
 };
 
 // [left, right) in sequence space, as in the SACK option (RFC 2018 §3).
-struct SackBlock {
-  wire::SeqNum left;
-  wire::SeqNum right;
-  bool operator==(const SackBlock&) const = default;
-};
+// The receiver's SACK blocks are the option's own type.
+using SackBlock = wire::SackBlock;
 
 // Packets handed back in sequence order, chained through `next` (the last
 // one's next is null). Their data() is exactly the delivered bytes. The
