@@ -86,8 +86,8 @@ ParseResult<TcpOptions> TcpOptions::Parse(std::span<const uint8_t> options) {
 
 size_t TcpOptions::emitted_sack_blocks() const {
   size_t room = kTcpMaxOptionsLength - LengthWithoutSack(*this);
-  if (sack_block_count == 0 || room < 4 + kSackBlockLength) return 0;
-  return std::min<size_t>(sack_block_count, (room - 4) / kSackBlockLength);
+  if (sacks().empty() || room < 4 + kSackBlockLength) return 0;
+  return std::min<size_t>(sacks().size(), (room - 4) / kSackBlockLength);
 }
 
 size_t TcpOptions::length() const {
@@ -144,7 +144,7 @@ void TcpOptions::Emit(std::span<uint8_t> out) const {
 
 bool TcpOptions::operator==(const TcpOptions& o) const {
   if (mss != o.mss || window_scale != o.window_scale || sack_permitted != o.sack_permitted ||
-      timestamps != o.timestamps || sack_block_count != o.sack_block_count) {
+      timestamps != o.timestamps || sacks().size() != o.sacks().size()) {
     return false;
   }
   return std::equal(sacks().begin(), sacks().end(), o.sacks().begin());

@@ -20,6 +20,7 @@
 #ifndef LOCUS_STACK_WIRE_TCP_H_
 #define LOCUS_STACK_WIRE_TCP_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -101,10 +102,11 @@ struct TcpOptions {
   bool sack_permitted = false;
   std::optional<TcpTimestamps> timestamps;
   std::array<SackBlock, kTcpMaxSackBlocks> sack_blocks{};
-  uint8_t sack_block_count = 0;
+  uint8_t sack_block_count = 0;  // blocks in use, at most kTcpMaxSackBlocks
 
   std::span<const SackBlock> sacks() const {
-    return std::span<const SackBlock>(sack_blocks).first(sack_block_count);
+    return std::span<const SackBlock>(sack_blocks)
+        .first(std::min<size_t>(sack_block_count, kTcpMaxSackBlocks));
   }
   // Appends a block; false (and nothing added) when kTcpMaxSackBlocks are held.
   bool AddSackBlock(SackBlock block);

@@ -13,7 +13,8 @@
 // when an input crashes the process its bytes are printed as hex and, under
 // `bazel test`, written to the test's undeclared outputs.
 //
-// Flags: --seconds=S (default 3), --runs=N (default unlimited),
+// Flags: --seconds=S (default 3), --runs=N (at most N random inputs;
+// default unlimited),
 // --seed=N (default 1), --max_len=N (default 4096). libFuzzer-style flags
 // ("-max_total_time=30") are ignored with a note, so that test arguments
 // meant for the libFuzzer build do not break this one.
