@@ -17,6 +17,7 @@
 #include "stack/net/arp_cache.h"
 #include "stack/tcp/tcp_layer.h"
 #include "stack/tcp_support/isn_generator.h"
+#include "stack/tcp_support/siphash.h"
 #include "stack/tcp_support/syn_cookie.h"
 #include "stack/timer/timer_wheel.h"
 #include "stack/wire/addresses.h"
@@ -42,8 +43,9 @@ struct StackConfig {
 
 // Keys every core's stack shares, read-only after start.
 struct StackSecrets {
-  tcp_support::IsnGenerator isn;
-  tcp_support::SynCookieCodec cookies;
+  explicit StackSecrets(const tcp::SecretKey& key) : isn(key), cookies(key) {}
+  tcp::IsnGenerator isn;
+  tcp::SynCookies cookies;
 };
 
 class Stack final : public tcp::SegmentTransmitter {
