@@ -107,7 +107,6 @@ struct TcpLayer::TimeWaitSock final : public timer::TimerHandler {
   Instant ts_recent_time;
   uint16_t window = 0;  // as last advertised, already scaled down
   bool timestamps = false;
-  bool owns_port = false;
   timer::Timer timer{this};
 };
 
@@ -266,8 +265,13 @@ void TcpLayer::MoveToTimeWait(Tcb* tcb, Instant now) {
   tw->timestamps = tcb->ts_enabled_;
   tw->window = static_cast<uint16_t>(
       std::min<uint32_t>(tcb->ReceiveWindow() >> tcb->rcv_wscale_, 65535));
-  tw->owns_port = tcb->active_open_;
-  tcb->active_open_ = false;  // the port now belongs to the TIME-WAIT entry
+  if (tcb->active_open_ && ports_ != nullptr) {
+    // The allocator keeps the port out of use for 2*MSL, or until a new
+    // connection may reuse it (TryReuseTimeWait).
+    ports_->EnterTimeWait(tw->tuple.local_ip, tw->tuple.local_port, tw->tuple.remote_ip,
+                          tw->tuple.remote_port, now + config_.time_wait);
+  }
+  tcb->active_open_ = false;
   if (it != flows_.end()) {
     it->second = FlowEntry{FlowEntry::Kind::kTimeWait, tw};
   } else {
@@ -280,10 +284,6 @@ void TcpLayer::DestroyTimeWait(TimeWaitSock* tw) {
   wheel_.Cancel(tw->timer);
   auto it = flows_.find(tw->tuple);
   if (it != flows_.end() && it->second.object == tw) flows_.erase(it);
-  if (tw->owns_port && ports_ != nullptr) {
-    ports_->Release(tw->tuple.local_ip, tw->tuple.local_port, tw->tuple.remote_ip,
-                    tw->tuple.remote_port);
-  }
   time_waits_.Delete(tw);
 }
 
@@ -777,7 +777,10 @@ absl::StatusOr<Tcb*> TcpLayer::Connect(wire::Ipv4Address local_ip, wire::Ipv4Add
     if (ports_ == nullptr) {
       return absl::FailedPreconditionError("connect: no local port given and no port allocator");
     }
-    std::optional<uint16_t> port = ports_->Allocate(local_ip, remote_ip, remote_port);
+    std::optional<uint16_t> port = ports_->Allocate(
+        local_ip, remote_ip, remote_port, now, [&](uint16_t candidate) {
+          return TryReuseTimeWait(FourTuple{local_ip, candidate, remote_ip, remote_port}, now);
+        });
     if (!port.has_value()) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "connect: no free local port toward ", remote_ip.ToString(), ":", remote_port));
@@ -791,17 +794,7 @@ absl::StatusOr<Tcb*> TcpLayer::Connect(wire::Ipv4Address local_ip, wire::Ipv4Add
   };
   auto it = flows_.find(tuple);
   if (it != flows_.end()) {
-    bool reusable = false;
-    if (it->second.kind == FlowEntry::Kind::kTimeWait) {
-      TimeWaitSock* tw = static_cast<TimeWaitSock*>(it->second.object);
-      reusable = tw->timestamps && now - tw->ts_recent_time >= kTimeWaitReuseAfter;
-      if (reusable) {
-        ++counters_.time_wait_reused;
-        tw->owns_port = false;  // the new connection takes the port over
-        DestroyTimeWait(tw);
-      }
-    }
-    if (!reusable) {
+    if (!TryReuseTimeWait(tuple, now)) {
       release();
       return absl::AlreadyExistsError(absl::StrCat(
           "connect: ", local_ip.ToString(), ":", local_port, " -> ", remote_ip.ToString(), ":",
@@ -817,6 +810,20 @@ absl::StatusOr<Tcb*> TcpLayer::Connect(wire::Ipv4Address local_ip, wire::Ipv4Add
   flows_[tuple] = FlowEntry{FlowEntry::Kind::kTcb, tcb};
   tcb->StartConnect(isn_.Generate(tuple, now), now);
   return tcb;
+}
+
+bool TcpLayer::TryReuseTimeWait(const FourTuple& tuple, Instant now) {
+  auto it = flows_.find(tuple);
+  if (it == flows_.end()) return true;  // the TIME-WAIT entry already went
+  if (it->second.kind != FlowEntry::Kind::kTimeWait) return false;
+  TimeWaitSock* tw = static_cast<TimeWaitSock*>(it->second.object);
+  // RFC 6191 / RFC 7323 §5.8 (Linux tcp_tw_reuse): with timestamps, PAWS
+  // tells the new incarnation's segments from old duplicates once the
+  // clock has moved on, so the tuple may be reused after a second.
+  if (!tw->timestamps || now - tw->ts_recent_time < kTimeWaitReuseAfter) return false;
+  ++counters_.time_wait_reused;
+  DestroyTimeWait(tw);
+  return true;
 }
 
 Tcb* TcpLayer::FindConnection(const FourTuple& tuple) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "stack/base/time.h"
 #include "stack/link/packet.h"
@@ -39,10 +40,20 @@ class SegmentTransmitter {
 class LocalPortAllocator {
  public:
   virtual ~LocalPortAllocator() = default;
-  virtual std::optional<uint16_t> Allocate(wire::Ipv4Address local_ip, wire::Ipv4Address remote_ip,
-                                           uint16_t remote_port) = 0;
+  // A free local port toward remote_ip:remote_port, or nullopt when none is
+  // left. Before handing out a port whose last connection is still in
+  // TIME-WAIT it asks `may_reuse_time_wait(port)`; the TCP layer answers
+  // (RFC 6191 rules) and, when it says yes, disposes of that TIME-WAIT.
+  virtual std::optional<uint16_t> Allocate(
+      wire::Ipv4Address local_ip, wire::Ipv4Address remote_ip, uint16_t remote_port,
+      Instant now, absl::FunctionRef<bool(uint16_t)> may_reuse_time_wait) = 0;
+  // The connection closed without TIME-WAIT: the port is free at once.
   virtual void Release(wire::Ipv4Address local_ip, uint16_t local_port,
                        wire::Ipv4Address remote_ip, uint16_t remote_port) = 0;
+  // The connection entered TIME-WAIT: the port is busy until `until`.
+  virtual void EnterTimeWait(wire::Ipv4Address local_ip, uint16_t local_port,
+                             wire::Ipv4Address remote_ip, uint16_t remote_port,
+                             Instant until) = 0;
 };
 
 struct ListenOptions {
@@ -169,6 +180,8 @@ class TcpLayer {
   static void TimeWaitTimerFired(timer::Timer* t, Instant now);
   void DestroyRequestSock(RequestSock* req);
   void DestroyTimeWait(TimeWaitSock* tw);
+  // RFC 6191-style reuse of a TIME-WAIT tuple by a new active open.
+  bool TryReuseTimeWait(const FourTuple& tuple, Instant now);
 
   // Called by Tcb.
   link::Packet* AllocatePacket();

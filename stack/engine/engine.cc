@@ -1,0 +1,106 @@
+#include "stack/engine/engine.h"
+
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+#include "stack/link/dpdk_eal.h"
+#include "stack/link/dpdk_link.h"
+#include "stack/link/pcap_link.h"
+#include "stack/tcp_support/siphash.h"
+
+namespace locus::engine {
+
+namespace {
+
+std::atomic<bool>* g_stop = nullptr;
+
+void HandleSignal(int) {
+  if (g_stop != nullptr) g_stop->store(true);
+}
+
+}  // namespace
+
+void StopOnSignals(std::atomic<bool>* stop) {
+  g_stop = stop;
+  struct sigaction action = {};
+  action.sa_handler = HandleSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+  std::vector<std::string> argv = {"locus", "-l", options.lcores, "-m",
+                                   absl::StrCat(options.memory_mb)};
+  if (!options.hugepages) argv.push_back("--no-huge");
+  std::string port_name;
+  if (!options.device.empty()) {
+    argv.push_back("--no-pci");
+    argv.push_back(absl::StrCat("--vdev=", options.device));
+    port_name = options.device.substr(0, options.device.find(','));
+  }
+  argv.insert(argv.end(), options.extra_eal_args.begin(), options.extra_eal_args.end());
+  absl::StatusOr<link::DpdkEal*> eal = link::DpdkEal::Init(argv);
+  if (!eal.ok()) return eal.status();
+
+  std::unique_ptr<Engine> engine(new Engine());
+  unsigned shards = (*eal)->lcore_count();
+  link::DpdkLinkConfig link_config;
+  link_config.device = port_name;
+  link_config.queues = static_cast<uint16_t>(shards);
+  link_config.mbufs_per_queue = options.mbufs_per_queue;
+  link_config.mtu = options.stack.interface.mtu;
+  absl::StatusOr<std::unique_ptr<link::DpdkLink>> dpdk = link::DpdkLink::Create(link_config);
+  if (!dpdk.ok()) return dpdk.status();
+  engine->dpdk_ = std::move(*dpdk);
+  engine->link_ = engine->dpdk_.get();
+
+  if (options.faults.tx.active() || options.faults.rx.active()) {
+    absl::StatusOr<std::unique_ptr<link::FaultInjectingLink>> faulty =
+        link::FaultInjectingLink::Create(*engine->link_, options.faults,
+                                         [] { return MonotonicNow(); });
+    if (!faulty.ok()) return faulty.status();
+    engine->faulty_ = std::move(*faulty);
+    engine->link_ = engine->faulty_.get();
+  }
+  if (!options.pcap.empty()) {
+    absl::StatusOr<std::unique_ptr<link::PcapLink>> pcap =
+        link::PcapLink::Create(*engine->link_, options.pcap);
+    if (!pcap.ok()) return pcap.status();
+    engine->pcap_ = std::move(*pcap);
+    engine->link_ = engine->pcap_.get();
+  }
+
+  absl::StatusOr<tcp::SecretKey> key = tcp::SecretKey::Generate();
+  if (!key.ok()) return key.status();
+  engine->secrets_ = std::make_unique<core::StackSecrets>(*key);
+  Instant now = MonotonicNow();
+  for (unsigned i = 0; i < shards; ++i) {
+    engine->stacks_.push_back(std::make_unique<core::Stack>(
+        options.stack, *engine->link_, static_cast<uint16_t>(i), *engine->secrets_, now));
+    engine->shards_.push_back(std::make_unique<Shard>(i, *engine->stacks_.back()));
+  }
+  return engine;
+}
+
+Engine::~Engine() {
+  // Shards and stacks return their buffers before the port's pools go.
+  shards_.clear();
+  stacks_.clear();
+  pcap_.reset();
+  faulty_.reset();
+  dpdk_.reset();
+}
+
+absl::Status Engine::Run(const AppFactory& factory, std::atomic<bool>& stop) {
+  link::DpdkEal* eal = link::DpdkEal::Get();
+  if (eal == nullptr) return absl::FailedPreconditionError("engine: EAL is not initialised");
+  return eal->RunOnLcores([&](unsigned index) {
+    if (index >= shards_.size()) return;
+    std::unique_ptr<ShardApp> app = factory(index);
+    if (index == 0) stacks_[0]->AnnounceAddress(MonotonicNow());
+    shards_[index]->Run(*app, stop);
+  });
+}
+
+}  // namespace locus::engine
