@@ -41,6 +41,9 @@ struct QueueStats {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t tx_full = 0;          // packets the port refused (ring full)
+  // Frames that reached the port but never the caller: no free buffer in
+  // the queue's pool, or a frame that does not fit one buffer.
+  uint64_t rx_dropped = 0;
 };
 
 class Link {
