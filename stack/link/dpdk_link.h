@@ -9,7 +9,13 @@
 //
 // Tested on net_tap and net_af_packet (the devices of laptops and VMs);
 // neither offers RSS, so on them LinkInfo.rss is false and the stack
-// steers in software.
+// steers in software. Two things to know about them:
+//   * net_tap sets the kernel's side of the tap to the port's own MAC, so
+//     frames from the kernel carry our MAC as their source: do not drop
+//     "own source MAC" frames as loops on a tap.
+//   * net_af_packet's MAC is the interface's; it has no checksum offload,
+//     net_tap has TX IPv4/TCP and RX IP/L4 checksum offload (done in
+//     software by the PMD).
 #ifndef LOCUS_STACK_LINK_DPDK_LINK_H_
 #define LOCUS_STACK_LINK_DPDK_LINK_H_
 
