@@ -98,8 +98,9 @@ int lcore_index[RTE_MAX_LCORE];
 
 void RemoveRuntimeDir() {
   // With --no-shconf the directory is empty by now; rmdir leaves it alone
-  // otherwise.
-  if (const char* dir = rte_eal_get_runtime_dir()) rmdir(dir);
+  // otherwise (and fails harmlessly if init never got to create it).
+  const char* dir = rte_eal_get_runtime_dir();
+  if (dir != nullptr && dir[0] != '\0') rmdir(dir);
 }
 
 // Runs rte_eal_init with stdout pointed at /dev/null, so a bad argument
@@ -160,12 +161,14 @@ absl::StatusOr<DpdkEal*> DpdkEal::Init(const std::vector<std::string>& argv_in,
   auto* pointers = new std::vector<char*>();
   for (std::string& s : *storage) pointers->push_back(s.data());
   pointers->push_back(nullptr);
+  // Registered before the EAL's own exit handlers (telemetry removes its
+  // socket from the directory in one), so it runs after them.
+  std::atexit(RemoveRuntimeDir);
   const int ret =
       InitQuietly(static_cast<int>(storage->size()), pointers->data(), options.hide_usage);
   if (ret < 0) {
     return DiagnoseInitFailure(rte_errno, args, before, tee.FirstSince(mark));
   }
-  std::atexit(RemoveRuntimeDir);
 
   for (const EalArgs::Vdev& vdev : args.vdevs) {
     uint16_t port;
