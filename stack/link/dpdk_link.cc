@@ -112,6 +112,30 @@ class DpdkPacketPool final : public PacketPool {
   rte_mempool* mempool_ = nullptr;
 };
 
+namespace {
+
+// A copy of a non-mbuf packet in an mbuf of `pool`, metadata included; null
+// when the pool is empty or the data does not fit.
+Packet* CopyIntoMbuf(const Packet& original, DpdkPacketPool& pool) {
+  Packet* copy = pool.Allocate();
+  if (copy == nullptr) return nullptr;
+  const uint16_t headroom = std::min(original.headroom(), kPacketHeadroom);
+  copy->data_offset = headroom;
+  uint8_t* data = copy->Append(original.length);
+  if (data == nullptr) {
+    FreePacket(copy);
+    return nullptr;
+  }
+  std::memcpy(data, original.data(), original.length);
+  copy->l2_length = original.l2_length;
+  copy->l3_length = original.l3_length;
+  copy->l4_length = original.l4_length;
+  copy->flags = original.flags;
+  return copy;
+}
+
+}  // namespace
+
 struct DpdkLink::Queue {
   std::unique_ptr<DpdkPacketPool> pool;
   QueueCounters counters;
@@ -369,13 +393,28 @@ uint16_t DpdkLink::Transmit(uint16_t queue, Packet** packets, uint16_t count) {
   Queue& q = *queues_[queue];
   rte_mbuf* mbufs[kMaxBurst];
   uint16_t lengths[kMaxBurst];
+  Packet* foreign[kMaxBurst];  // the caller's packet when mbufs[i] is our copy of it
   uint16_t sent = 0;
   uint64_t bytes = 0;
   while (sent < count) {
-    const uint16_t n = static_cast<uint16_t>(std::min<int>(kMaxBurst, count - sent));
+    const uint16_t chunk = static_cast<uint16_t>(std::min<int>(kMaxBurst, count - sent));
+    uint16_t n = chunk;
     bool offload = false;
+    bool copied = false;
     for (uint16_t i = 0; i < n; ++i) {
       Packet* p = packets[sent + i];
+      foreign[i] = nullptr;
+      if (p->native == nullptr) {
+        // Not an mbuf (a heap packet from another link): send a copy.
+        Packet* copy = CopyIntoMbuf(*p, *q.pool);
+        if (copy == nullptr) {
+          n = i;  // pool empty: the rest stay with the caller
+          break;
+        }
+        foreign[i] = p;
+        copied = true;
+        p = copy;
+      }
       rte_mbuf* m = MbufOf(p);
       uint32_t wanted = p->flags & kTxChecksumFlags;
       if ((wanted & ~q.hw_tx_flags) != 0) {
@@ -403,11 +442,21 @@ uint16_t DpdkLink::Transmit(uint16_t queue, Packet** packets, uint16_t count) {
     // Some drivers want headers adjusted for offloads; a frame they reject
     // stays with the caller like one refused by a full ring.
     const uint16_t ready = offload ? rte_eth_tx_prepare(port_, queue, mbufs, n) : n;
-    const uint16_t k = rte_eth_tx_burst(port_, queue, mbufs, ready);
+    const uint16_t k = n == 0 ? 0 : rte_eth_tx_burst(port_, queue, mbufs, ready);
     // Lengths saved above: a sent mbuf may already be freed and reused.
     for (uint16_t i = 0; i < k; ++i) bytes += lengths[i];
+    if (copied) {
+      for (uint16_t i = 0; i < n; ++i) {
+        if (foreign[i] == nullptr) continue;
+        if (i < k) {
+          FreePacket(foreign[i]);  // its copy went out
+        } else {
+          rte_pktmbuf_free(mbufs[i]);  // the caller keeps the original
+        }
+      }
+    }
     sent = static_cast<uint16_t>(sent + k);
-    if (k < n) break;
+    if (k < chunk) break;
   }
   q.counters.tx_packets.Add(sent);
   q.counters.tx_bytes.Add(bytes);

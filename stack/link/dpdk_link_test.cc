@@ -347,6 +347,16 @@ TEST_F(InitTapTest, AnswersKernelArpAndGetsItsDatagram) {
   EXPECT_TRUE(Sh(absl::StrCat("ip addr flush dev ", kInitIface)).ok());
 }
 
+TEST_F(InitTapTest, PacketsFromOtherPoolsAreCopiedIntoMbufs) {
+  HeapPacketPool heap(2);
+  const std::vector<uint8_t> frame = UdpFrame(ToKernel(60));
+  ASSERT_TRUE(TransmitOne(*link_, 0, MakePacket(heap, frame)));
+  EXPECT_EQ(heap.available(), 2u);  // the original went back to its pool
+  auto frames = kernel_->Receive([](std::span<const uint8_t> f) { return HasTag(f, 60); }, 1, kWait);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0], frame);
+}
+
 TEST_F(InitTapTest, PoolAllocatesUntilEmptyAndRecovers) {
   PacketPool& pool = link_->pool(0);
   const size_t available = pool.available();
@@ -407,6 +417,17 @@ TEST_F(InitTapTest, PcapRecordsBothDirectionsOnDpdk) {
   const std::vector<uint8_t> rx = UdpFrame(ToDpdk(41));
   EXPECT_NE(file.find(std::string(tx.begin(), tx.end())), std::string::npos);
   EXPECT_NE(file.find(std::string(rx.begin(), rx.end())), std::string::npos);
+}
+
+TEST(TapMtuTest, MtuReachesTheKernelInterface) {
+  ASSERT_TRUE(DpdkEal::Get()->AttachDevice("net_tap70,iface=lmtu").ok());
+  {
+    auto link = DpdkLink::Create({.device = "net_tap70", .mtu = 1400});
+    ASSERT_TRUE(link.ok()) << link.status();
+    EXPECT_EQ((*link)->info().mtu, 1400);
+    EXPECT_TRUE(Sh("ip link show lmtu | grep -q 'mtu 1400'").ok());
+  }
+  EXPECT_TRUE(DpdkEal::Get()->DetachDevice("net_tap70").ok());
 }
 
 // --- Multi-queue tap ---------------------------------------------------

@@ -33,11 +33,12 @@ inline constexpr uint16_t kPacketBufferSize = kPacketHeadroom + kPacketDataRoom;
 //     checksum field holds the pseudo-header sum, i.e. the folded, NOT
 //     inverted one's-complement sum of source address, destination
 //     address, zero + protocol and TCP length (IPv4 total length minus
-//     l3_length), exactly what DPDK's rte_ipv4_phdr_cksum() returns (see
-//     Ipv4PseudoHeaderSum in stack/link/checksum.h). The port sums the
-//     segment from l2_length + l3_length to the end, including that seed,
-//     and writes the inverted result. This is what Intel-class NICs need;
-//     ports that compute the pseudo-header themselves ignore the seed.
+//     l3_length), stored big-endian: Ipv4PseudoHeaderSum() in
+//     stack/link/checksum.h, the same bytes as DPDK's rte_ipv4_phdr_cksum()
+//     stored as-is. The port sums the segment from l2_length + l3_length
+//     to the end of the IP packet, including that seed, and writes the
+//     inverted result. Intel-class NICs need the seed; ports that compute
+//     the pseudo-header themselves (net_tap) ignore it.
 // RX results (a port sets at most one of each Good/Bad pair; neither means
 // "not checked", and the stack must verify in software):
 //   kRxIpChecksumGood/Bad, kRxL4ChecksumGood/Bad (TCP or UDP),
