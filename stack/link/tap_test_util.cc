@@ -66,6 +66,10 @@ RawSocket::RawSocket(const std::string& ifname) {
   if (ifindex_ == 0) return;
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
   if (fd_ < 0) return;
+  // Tests send hundreds of frames before reading them back; the default
+  // receive buffer holds far fewer small frames than that.
+  const int buffer = 8 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_protocol = htons(ETH_P_ALL);
