@@ -93,6 +93,9 @@ class LogTee {
 };
 
 DpdkEal* instance = nullptr;
+// The argument vector given to rte_eal_init, kept for the process's life.
+std::vector<std::string>* eal_argv = nullptr;
+std::vector<char*>* eal_argv_pointers = nullptr;
 // lcore id -> index for CurrentLcoreIndex; -1 for ids that are not ours.
 int lcore_index[RTE_MAX_LCORE];
 
@@ -157,10 +160,12 @@ absl::StatusOr<DpdkEal*> DpdkEal::Init(const std::vector<std::string>& argv_in,
   tee.Install();
   const uint64_t mark = tee.Mark();
   // The EAL keeps pointers into argv, so the strings live until exit.
-  auto* storage = new std::vector<std::string>(argv);
-  auto* pointers = new std::vector<char*>();
-  for (std::string& s : *storage) pointers->push_back(s.data());
-  pointers->push_back(nullptr);
+  eal_argv = new std::vector<std::string>(argv);
+  eal_argv_pointers = new std::vector<char*>();
+  for (std::string& s : *eal_argv) eal_argv_pointers->push_back(s.data());
+  eal_argv_pointers->push_back(nullptr);
+  std::vector<std::string>* storage = eal_argv;
+  std::vector<char*>* pointers = eal_argv_pointers;
   // Registered before the EAL's own exit handlers (telemetry removes its
   // socket from the directory in one), so it runs after them.
   std::atexit(RemoveRuntimeDir);
