@@ -129,7 +129,9 @@ struct Rig {
   std::vector<int64_t> Drain(Link& link) {
     std::vector<int64_t> tags;
     Packet* got[kMaxBurst];
-    for (uint16_t n; (n = link.Receive(0, got, kMaxBurst)) > 0;) {
+    for (int round = 0; round < 1000; ++round) {
+      const uint16_t n = link.Receive(0, got, kMaxBurst);
+      if (n == 0) break;
       for (uint16_t i = 0; i < n; ++i) {
         tags.push_back(TagOf(got[i]->bytes()));
         FreePacket(got[i]);
