@@ -41,6 +41,9 @@ struct QueueStats {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t tx_full = 0;          // packets the port refused (ring full)
+  // Frames that reached the port but never the caller: no free buffer in
+  // the queue's pool, or a frame that does not fit one buffer.
+  uint64_t rx_dropped = 0;
 };
 
 class Link {
@@ -53,12 +56,16 @@ class Link {
   virtual uint16_t Receive(uint16_t queue, Packet** packets, uint16_t max) = 0;
 
   // Hands `count` packets to the port and returns how many it took. The port
-  // owns those; the caller still owns packets[returned..count).
+  // owns those; the caller still owns packets[returned..count). Packets
+  // should come from this link's pools (any queue's; a received packet may
+  // be sent back as it is); a DpdkLink copies any other packet into an
+  // mbuf first, which is slow.
   virtual uint16_t Transmit(uint16_t queue, Packet** packets, uint16_t count) = 0;
 
   // The buffer pool of the core that uses `queue`.
   virtual PacketPool& pool(uint16_t queue) = 0;
 
+  // Counters kept by the queue's owner; readable from any thread.
   virtual QueueStats stats(uint16_t queue) const = 0;
 };
 

@@ -23,15 +23,36 @@ inline constexpr uint16_t kPacketDataRoom = 2048;
 inline constexpr uint16_t kPacketBufferSize = kPacketHeadroom + kPacketDataRoom;
 
 // Per-packet offload requests (TX) and results (RX).
+//
+// TX requests (set only for an Ethernet + IPv4 frame, and only when the
+// link's LinkInfo offers the offload; a link that is asked anyway computes
+// the checksum in software so the frame is still right):
+//   kTxIpv4Checksum: l2_length and l3_length set; the IPv4 checksum field
+//     holds 0. The port writes the header checksum.
+//   kTxTcpChecksum: l2_length, l3_length and l4_length set; the TCP
+//     checksum field holds the pseudo-header sum, i.e. the folded, NOT
+//     inverted one's-complement sum of source address, destination
+//     address, zero + protocol and TCP length (IPv4 total length minus
+//     l3_length), stored big-endian: Ipv4PseudoHeaderSum() in
+//     stack/link/checksum.h, the same bytes as DPDK's rte_ipv4_phdr_cksum()
+//     stored as-is. The port sums the segment from l2_length + l3_length
+//     to the end of the IP packet, including that seed, and writes the
+//     inverted result. Intel-class NICs need the seed; ports that compute
+//     the pseudo-header themselves (net_tap) ignore it.
+// RX results (a port sets at most one of each Good/Bad pair; neither means
+// "not checked", and the stack must verify in software):
+//   kRxIpChecksumGood/Bad, kRxL4ChecksumGood/Bad (TCP or UDP),
+//   kRxRssHashValid: rss_hash holds the port's RSS hash of the frame.
 enum PacketFlags : uint32_t {
-  kTxIpv4Checksum = 1u << 0,  // fill the IPv4 header checksum
-  kTxTcpChecksum = 1u << 1,   // fill the TCP checksum (pseudo-header sum pre-seeded)
+  kTxIpv4Checksum = 1u << 0,
+  kTxTcpChecksum = 1u << 1,
   kRxIpChecksumGood = 1u << 8,
   kRxIpChecksumBad = 1u << 9,
   kRxL4ChecksumGood = 1u << 10,
   kRxL4ChecksumBad = 1u << 11,
   kRxRssHashValid = 1u << 12,
 };
+inline constexpr uint32_t kTxChecksumFlags = kTxIpv4Checksum | kTxTcpChecksum;
 
 class PacketPool;
 
