@@ -164,8 +164,10 @@ RouteLookup RouteCache::Lookup(uint32_t listener, const CompiledRouteTable& tabl
     const int32_t e = index_[pos];
     if (entries_[e].version == table.version()) {
       ++stats_.hits;
-      Unlink(e);
-      PushFront(e);
+      if (head_ != e) {
+        Unlink(e);
+        PushFront(e);
+      }
       return Result(table, entries_[e].route, true);
     }
     ++stats_.stale;

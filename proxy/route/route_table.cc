@@ -220,8 +220,11 @@ std::string CanonicalForm(const RouteTableConfig& c) {
 }
 
 absl::string_view RoutingPath(absl::string_view target) {
-  const size_t end = target.find_first_of("?#");
-  return end == absl::string_view::npos ? target : target.substr(0, end);
+  // A plain loop: find_first_of builds a lookup table on every call.
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == '?' || target[i] == '#') return target.substr(0, i);
+  }
+  return target;
 }
 
 CompiledRoute::CompiledRoute() = default;
