@@ -86,7 +86,8 @@ bool RouteCache::KeyEquals(const Entry& e, uint32_t listener, Method method,
   return e.listener == listener && e.method == method &&
          e.host_len == host.size() && e.path_len == path.size() &&
          EqualsIgnoreCase(absl::string_view(e.key, e.host_len), host) &&
-         std::memcmp(e.key + e.host_len, path.data(), path.size()) == 0;
+         (path.empty() ||
+          std::memcmp(e.key + e.host_len, path.data(), path.size()) == 0);
 }
 
 size_t RouteCache::Probe(uint64_t hash, uint32_t listener, Method method,
@@ -220,7 +221,7 @@ RouteLookup RouteCache::Lookup(uint32_t listener, const CompiledRouteTable& tabl
   x.host_len = static_cast<uint16_t>(host.size());
   x.path_len = static_cast<uint16_t>(path.size());
   for (size_t i = 0; i < host.size(); ++i) x.key[i] = AsciiLower(host[i]);
-  std::memcpy(x.key + host.size(), path.data(), path.size());
+  if (!path.empty()) std::memcpy(x.key + host.size(), path.data(), path.size());
   index_[pos] = e;
   PushFront(e);
   ++size_;

@@ -247,6 +247,16 @@ TEST(RouteCacheTest, KeyLengthAtLimitAndLimitPlusOne) {
   EXPECT_TRUE(cache->Lookup(0, *t, Req(host + ":443", at + "?x=1")).from_cache);
 }
 
+TEST(RouteCacheTest, EmptyRequestIsHandled) {
+  auto t = Compile({Route("all", "", "/")}, 1);
+  auto cache = NewCache();
+  const RouteRequest empty{};  // null views: must not reach memcmp/memcpy
+  EXPECT_EQ(cache->Lookup(0, *t, empty).index, MatchResult::kNoRoute);
+  RouteLookup again = cache->Lookup(0, *t, empty);
+  EXPECT_TRUE(again.from_cache);
+  EXPECT_EQ(again.index, MatchResult::kNoRoute);
+}
+
 // Stress the open-addressing index: a tiny cache cycled through many keys
 // with deletions (evictions and uncacheable drops) must always return the
 // route a fresh match returns.
