@@ -50,6 +50,17 @@ size_t ActiveChecker::ExpireTimedOut(Instant now, size_t* transitions) {
   return expired;
 }
 
+void ActiveChecker::Restore(size_t endpoint, const ActiveEndpointStatus& old) {
+  ActiveEndpointStatus& s = status_[endpoint];
+  const bool was_usable = s.state != ActiveState::kUnhealthy;
+  s = old;
+  if (s.probe_in_flight) {
+    s.probe_in_flight = false;
+    s.next_probe_due = s.probe_deadline;
+  }
+  if (was_usable != (s.state != ActiveState::kUnhealthy)) ++version_;
+}
+
 Instant ActiveChecker::NextWakeup() const {
   Instant next = Instant::FromNanos(std::numeric_limits<int64_t>::max());
   for (const ActiveEndpointStatus& s : status_) {

@@ -79,6 +79,12 @@ class ActiveChecker {
   uint64_t version() const { return version_; }
   const HealthCheckConfig& config() const { return config_; }
 
+  // Carries an endpoint's state over from a checker built for the previous
+  // config of the pool (the same endpoint, found by address). A probe that
+  // was in flight is forgotten: its ticket belonged to the old checker, so
+  // the endpoint is simply due again at the old deadline.
+  void Restore(size_t endpoint, const ActiveEndpointStatus& old);
+
  private:
   Transition Record(ActiveEndpointStatus& s, bool passed, Instant now);
 

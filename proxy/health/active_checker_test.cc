@@ -179,3 +179,28 @@ TEST(ActiveCheckerTest, RiseAndFallAtTheirLimit) {
 
 }  // namespace
 }  // namespace locus::proxy::health
+
+namespace locus::proxy::health {
+namespace {
+
+TEST(ActiveCheckerTest, RestoreCarriesStateAndDropsTheInFlightProbe) {
+  ActiveChecker old(Config(1, 1), 1, T0);
+  ProbeTicket t = TakeOne(old, T0);
+  old.OnProbeResult(t, false, T0);
+  ASSERT_FALSE(old.usable(0));
+  t = TakeOne(old, T0 + Duration::Seconds(10));  // in flight at restore
+  ActiveChecker next(Config(1, 1), 2, T0 + Duration::Seconds(10));
+  const uint64_t v = next.version();
+  next.Restore(1, old.status(0));
+  EXPECT_FALSE(next.usable(1));
+  EXPECT_EQ(next.version(), v + 1);
+  EXPECT_FALSE(next.status(1).probe_in_flight);
+  EXPECT_EQ(next.status(1).next_probe_due, T0 + Duration::Seconds(11));
+  // The old ticket means nothing to the new checker.
+  EXPECT_EQ(next.OnProbeResult(ProbeTicket{1, t.sequence}, true,
+                               T0 + Duration::Seconds(10)),
+            Transition::kNone);
+}
+
+}  // namespace
+}  // namespace locus::proxy::health

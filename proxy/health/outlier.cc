@@ -74,6 +74,14 @@ OutlierEvent OutlierDetector::Eject(OutlierEndpointStatus& s, Instant now) {
   return OutlierEvent::kEjected;
 }
 
+void OutlierDetector::Restore(size_t endpoint, const OutlierEndpointStatus& old) {
+  OutlierEndpointStatus& s = status_[endpoint];
+  if (s.ejected) --ejected_count_;
+  if (s.ejected != old.ejected) ++version_;
+  s = old;
+  if (s.ejected) ++ejected_count_;
+}
+
 size_t OutlierDetector::Uneject(Instant now) {
   size_t ended = 0;
   for (OutlierEndpointStatus& s : status_) {

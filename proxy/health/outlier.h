@@ -72,6 +72,11 @@ class OutlierDetector {
   uint64_t version() const { return version_; }
   const OutlierDetectionConfig& config() const { return config_; }
 
+  // Carries an endpoint's state over from the detector of the previous
+  // config (the same endpoint, found by address). An ejection carries over
+  // even if it now exceeds max_ejection_percent: it ends on its own time.
+  void Restore(size_t endpoint, const OutlierEndpointStatus& old);
+
  private:
   OutlierEvent Eject(OutlierEndpointStatus& s, Instant now);
 

@@ -159,3 +159,26 @@ TEST(OutlierTest, OutOfRangeEndpointIsIgnored) {
 
 }  // namespace
 }  // namespace locus::proxy::health
+
+namespace locus::proxy::health {
+namespace {
+
+TEST(OutlierTest, RestoreCarriesEjectionAndCount) {
+  OutlierDetector old(Config(), 4);
+  Feed(old, 1, Outcome::k5xx, 3, T0);
+  ASSERT_TRUE(old.ejected(1));
+  OutlierDetector next(Config(), 2);
+  next.Restore(0, old.status(1));
+  EXPECT_TRUE(next.ejected(0));
+  EXPECT_EQ(next.ejected_count(), 1u);
+  EXPECT_EQ(next.version(), 1u);
+  EXPECT_EQ(next.Uneject(T0 + Duration::Seconds(10)), 1u);
+  EXPECT_EQ(next.ejected_count(), 0u);
+  // Restoring over an ejected slot does not double count.
+  next.Restore(1, old.status(1));
+  next.Restore(1, old.status(1));
+  EXPECT_EQ(next.ejected_count(), 1u);
+}
+
+}  // namespace
+}  // namespace locus::proxy::health
