@@ -130,8 +130,12 @@ Pick Balancer::WeightedRandom(Rng& rng) {
 
 // Two distinct usable endpoints drawn uniformly; the one with the lower
 // active/weight wins, and a tie is settled in proportion to weight. Under
-// load, connections thus spread in proportion to weights; with no load
-// (ties) the choice is weighted as well.
+// load, open connections settle in proportion to weights (the comparison
+// keeps active/weight level). With no load every comparison is a tie and
+// the shares only approximate the weights when there are more than two
+// endpoints: for weights {1,2,3,4} the idle shares are about
+// {.13,.23,.30,.34} instead of {.1,.2,.3,.4}. Use RANDOM or ROUND_ROBIN
+// where exact idle shares matter.
 Pick Balancer::PowerOfTwo(Rng& rng) {
   absl::Span<const uint32_t> usable = snapshot_->usable_indices();
   if (usable.size() == 1) {

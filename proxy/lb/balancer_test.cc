@@ -135,6 +135,19 @@ TEST(BalancerTest, PowerOfTwoTwoEndpointsFollowsWeightsWhenIdle) {
   ExpectShares(Histogram(b, 40000, rng), w, 40000);
 }
 
+// Idle shares with more than two endpoints approximate the weights (see
+// balancer.cc): exact values are sum over pairs of w_i/(w_i+w_j)/6.
+TEST(BalancerTest, PowerOfTwoIdleSharesForFourWeights) {
+  Balancer b = Make(Pool(LbPolicy::kPowerOfTwo, {1, 2, 3, 4}));
+  Rng rng(19);
+  constexpr int kDraws = 60000;
+  std::vector<int> count = Histogram(b, kDraws, rng);
+  const double expected[] = {0.1306, 0.2333, 0.2964, 0.3397};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(count[i], kDraws * expected[i], 5 * std::sqrt(kDraws * 0.25)) << i;
+  }
+}
+
 TEST(BalancerTest, PowerOfTwoBalancesLoadPerWeight) {
   Balancer b = Make(Pool(LbPolicy::kPowerOfTwo, {1, 2, 3, 2}));
   Rng rng(8);

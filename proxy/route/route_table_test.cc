@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "proxy/lb/rng.h"
+#include "re2/re2.h"
 #include "proxy/route/test_util.h"
 
 namespace locus::proxy::route {
@@ -97,6 +98,24 @@ TEST(RouteValidationTest, RegexLimits) {
   ExpectInvalid(c, "routes[0].match.path.regex: compiled program size");
   c.routes[0].match.path.value = "/a{10}";
   EXPECT_TRUE(ValidateRouteTable(c, Pools()).ok());
+}
+
+TEST(RouteValidationTest, RegexProgramSizeAtLimitAndLimitPlusOne) {
+  // Find "/a{1000}b{k}" whose RE2 program is exactly at the limit.
+  auto pattern = [](int k) {
+    return "/a{1000}b{" + std::to_string(k) + "}";
+  };
+  int at = -1;
+  for (int k = 1; k <= 1000 && at < 0; ++k) {
+    if (re2::RE2(pattern(k)).ProgramSize() == kMaxRegexProgramSize) at = k;
+  }
+  ASSERT_GT(at, 0) << "no k gives program size " << kMaxRegexProgramSize;
+  ASSERT_EQ(re2::RE2(pattern(at + 1)).ProgramSize(), kMaxRegexProgramSize + 1);
+  RouteTableConfig c = Table({Route("a", "", "/")});
+  c.routes[0].match.path = {PathMatch::Kind::kRegex, pattern(at)};
+  EXPECT_TRUE(ValidateRouteTable(c, Pools()).ok()) << ValidateRouteTable(c, Pools());
+  c.routes[0].match.path.value = pattern(at + 1);
+  ExpectInvalid(c, "routes[0].match.path.regex: compiled program size 2001 exceeds 2000");
 }
 
 TEST(RouteValidationTest, WeightsAndPools) {
