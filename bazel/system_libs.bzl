@@ -49,6 +49,13 @@ def _pkg_config(ctx, flag, modules):
         ))
     return result.stdout.strip().split(" ") if result.stdout.strip() else []
 
+# pkg-config for libdpdk starts its link flags with -Wl,--as-needed, which
+# stays in force for every library after it on Bazel's link line: in
+# dynamically linked tests it dropped DPDK's own libraries (their symbols
+# are reached through PMD plugins) and even Abseil. Drop it; DPDK programs
+# then link every DPDK library they name, as meson-built DPDK apps do.
+_DROPPED_LIBS = ["-Wl,--as-needed"]
+
 def _keep_cflag(flag):
     for dropped in _DROPPED_CFLAGS:
         if dropped in flag:
@@ -74,7 +81,8 @@ def _system_libs_impl(ctx):
                 skip = True
             else:
                 joined.append(f)
-        libs = _pkg_config(ctx, "--libs", lib.modules) + lib.extra
+        libs = [f for f in _pkg_config(ctx, "--libs", lib.modules) if f not in _DROPPED_LIBS]
+        libs = libs + lib.extra
         build.append("cc_library(")
         build.append('    name = "{}",'.format(name))
         build.append("    linkopts = {},".format(repr(libs)))
