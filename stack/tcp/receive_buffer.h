@@ -31,6 +31,7 @@ class ReceiveBuffer {
   // The first contiguous run of readable bytes, for zero-copy consumers;
   // empty when nothing is queued.
   std::span<const uint8_t> Front() const;
+  std::span<const uint8_t> Peek() const { return Front(); }
   // Consumes n bytes (n <= size()).
   void Consume(size_t n);
   // Detaches the front packet (its data() is unread payload) for splicing
