@@ -9,6 +9,7 @@
 #define LOCUS_STACK_LINK_PACKET_H_
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -140,7 +141,11 @@ struct PacketDeleter {
 using PacketPtr = std::unique_ptr<Packet, PacketDeleter>;
 
 // A fixed number of heap buffers allocated up front; Allocate and Free are
-// O(1) and never touch the heap afterwards.
+// O(1) and never touch the heap afterwards. Allocate belongs to one thread
+// (the first that calls it). Free may come from any thread, as with a
+// DPDK mempool: a frame steered to another core is freed there; such
+// remote frees go on a lock-free list that the owner takes back when its
+// own list runs dry.
 class HeapPacketPool final : public PacketPool {
  public:
   explicit HeapPacketPool(size_t count, uint16_t buffer_size = kPacketBufferSize);
@@ -150,15 +155,23 @@ class HeapPacketPool final : public PacketPool {
 
   Packet* Allocate() override;
   void Free(Packet* packet) override;
-  size_t available() const override { return available_; }
+  size_t available() const override {
+    return available_ + remote_count_.load(std::memory_order_relaxed);
+  }
   size_t capacity() const override { return count_; }
 
  private:
+  bool CalledByOwner() const;
+  void TakeBackRemote();
+
   size_t count_;
   size_t available_;
   std::unique_ptr<Packet[]> packets_;
   std::unique_ptr<uint8_t[]> storage_;
   Packet* free_list_ = nullptr;
+  std::atomic<const void*> owner_{nullptr};
+  std::atomic<Packet*> remote_head_{nullptr};
+  std::atomic<size_t> remote_count_{0};
 };
 
 }  // namespace locus::link

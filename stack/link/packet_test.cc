@@ -1,5 +1,9 @@
 #include "stack/link/packet.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace locus::link {
@@ -47,6 +51,51 @@ TEST(PacketTest, AllocateResetsState) {
   EXPECT_EQ(p->flags, 0u);
   EXPECT_EQ(p->headroom(), kPacketHeadroom);
   FreePacket(p);
+}
+
+}  // namespace
+}  // namespace locus::link
+
+namespace locus::link {
+namespace {
+
+TEST(HeapPacketPoolTest, FreesFromOtherThreadsComeBack) {
+  HeapPacketPool pool(64);
+  std::vector<Packet*> taken;
+  for (int i = 0; i < 64; ++i) taken.push_back(pool.Allocate());
+  EXPECT_EQ(pool.Allocate(), nullptr);
+  std::thread other([&] {
+    for (Packet* p : taken) FreePacket(p);
+  });
+  other.join();
+  EXPECT_EQ(pool.available(), 64u);
+  for (int i = 0; i < 64; ++i) {
+    Packet* p = pool.Allocate();
+    ASSERT_NE(p, nullptr) << i;
+    taken[i] = p;
+  }
+  for (Packet* p : taken) FreePacket(p);
+  EXPECT_EQ(pool.available(), 64u);
+}
+
+TEST(HeapPacketPoolTest, ConcurrentRemoteFreesWhileOwnerAllocates) {
+  HeapPacketPool pool(1024);
+  std::atomic<bool> done{false};
+
+  std::vector<Packet*> batch;
+  for (int round = 0; round < 200; ++round) {
+    batch.clear();
+    for (int i = 0; i < 256; ++i) {
+      Packet* p = pool.Allocate();
+      if (p != nullptr) batch.push_back(p);
+    }
+    std::thread freer([&] {
+      for (Packet* p : batch) FreePacket(p);
+    });
+    freer.join();
+  }
+  done = true;
+  EXPECT_EQ(pool.available(), 1024u);
 }
 
 }  // namespace
