@@ -366,6 +366,8 @@ template <class Head>
 void BasicParser<Head>::ExpectResponse(ResponseExpectation expectation)
   requires(!kIsRequest)
 {
+  // After a response that closes the connection there is nothing to expect.
+  if (state_ == State::kDone) return;
   if (state_ != State::kAwaitingExpectation) {
     Fail(HttpError::kInvalidCall);
     return;
@@ -798,6 +800,8 @@ HttpError BasicParser<Head>::FinishResponseHead(const char* sec) {
     if (expectation_.method == Method::kConnect && status < 300) {
       // RFC 9110 §9.3.6: a 2xx to CONNECT is a tunnel; framing fields ignored.
       head_.tunnel_ = true;
+      head_.has_content_length_ = false;
+      head_.content_length_ = 0;
       return HttpError::kNone;
     }
     if (expectation_.method == Method::kHead || status == 204 || status == 304) {

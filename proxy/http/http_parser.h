@@ -108,7 +108,9 @@ class BasicParser {
 
   // Response parser: what the next response answers. Must be called before
   // each final response's bytes are parsed (interim 1xx responses keep it);
-  // bytes with no expectation set are kUnsolicitedResponse.
+  // bytes with no expectation set are kUnsolicitedResponse. Ignored once the
+  // parser is done (the last response closed the connection); any other
+  // call while a response is being parsed is kInvalidCall.
   void ExpectResponse(ResponseExpectation expectation)
     requires(!kIsRequest);
 
