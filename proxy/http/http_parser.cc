@@ -335,48 +335,6 @@ Step BasicParser<Head>::Finish() {
   return {Event::kDone, 0, {}};
 }
 
-template <class Head>
-void BasicParser<Head>::AcceptUpgrade()
-  requires kIsRequest
-{
-  if (state_ != State::kPaused) {
-    Fail(HttpError::kInvalidCall);
-    return;
-  }
-  state_ = State::kTunnel;
-}
-
-template <class Head>
-void BasicParser<Head>::RejectUpgrade()
-  requires kIsRequest
-{
-  if (state_ != State::kPaused) {
-    Fail(HttpError::kInvalidCall);
-    return;
-  }
-  if (head_.keep_alive_) {
-    state_ = State::kHead;
-    head_fresh_ = true;
-  } else {
-    state_ = State::kDone;
-  }
-}
-
-template <class Head>
-void BasicParser<Head>::ExpectResponse(ResponseExpectation expectation)
-  requires(!kIsRequest)
-{
-  // After a response that closes the connection there is nothing to expect.
-  if (state_ == State::kDone) return;
-  if (state_ != State::kAwaitingExpectation) {
-    Fail(HttpError::kInvalidCall);
-    return;
-  }
-  expectation_ = expectation;
-  state_ = State::kHead;
-  head_fresh_ = true;
-}
-
 // The start line and the field lines stay in the caller's buffer until the
 // empty line: offsets are relative to `sec`, the first byte of the start
 // line. The search for LF never goes past the bytes a valid line could

@@ -101,10 +101,30 @@ class BasicParser {
   // AcceptUpgrade() when the protocol switched (101 or 2xx to CONNECT): every
   // later byte is tunnel data. RejectUpgrade() when it did not: parsing goes
   // on with the next request (or kDone if the connection is closing).
+  // (Defined here: clang 14 rejects out-of-line constrained members.)
   void AcceptUpgrade()
-    requires kIsRequest;
+    requires kIsRequest
+  {
+    if (state_ != State::kPaused) {
+      Fail(HttpError::kInvalidCall);
+      return;
+    }
+    state_ = State::kTunnel;
+  }
   void RejectUpgrade()
-    requires kIsRequest;
+    requires kIsRequest
+  {
+    if (state_ != State::kPaused) {
+      Fail(HttpError::kInvalidCall);
+      return;
+    }
+    if (head_.keep_alive()) {
+      state_ = State::kHead;
+      head_fresh_ = true;
+    } else {
+      state_ = State::kDone;
+    }
+  }
 
   // Response parser: what the next response answers. Must be called before
   // each final response's bytes are parsed (interim 1xx responses keep it);
@@ -112,7 +132,18 @@ class BasicParser {
   // parser is done (the last response closed the connection); any other
   // call while a response is being parsed is kInvalidCall.
   void ExpectResponse(ResponseExpectation expectation)
-    requires(!kIsRequest);
+    requires(!kIsRequest)
+  {
+    // After a response that closes the connection there is nothing to expect.
+    if (state_ == State::kDone) return;
+    if (state_ != State::kAwaitingExpectation) {
+      Fail(HttpError::kInvalidCall);
+      return;
+    }
+    expectation_ = expectation;
+    state_ = State::kHead;
+    head_fresh_ = true;
+  }
 
  private:
   enum class State : uint8_t {
