@@ -17,6 +17,7 @@ std::string_view HttpErrorName(HttpError e) {
     case HttpError::kBadFieldName: return "bad field name";
     case HttpError::kWhitespaceBeforeColon: return "whitespace before colon";
     case HttpError::kMissingColon: return "field line without colon";
+    case HttpError::kAmbiguousFieldName: return "framing field name with underscore";
     case HttpError::kBadFieldValue: return "bad field value";
     case HttpError::kMissingHost: return "missing Host";
     case HttpError::kDuplicateHost: return "duplicate Host";

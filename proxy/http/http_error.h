@@ -24,6 +24,7 @@ enum class HttpError : uint8_t {
   kBadFieldName,             // empty or non-token field name (RFC 9110 §5.1)
   kWhitespaceBeforeColon,    // "Name :" in a request (RFC 9112 §5.1)
   kMissingColon,             // field line without ':' (RFC 9112 §5)
+  kAmbiguousFieldName,       // Content_Length / Transfer_Encoding (see README)
   kBadFieldValue,            // CTL/NUL/CR/LF in a value (RFC 9110 §5.5)
   kMissingHost,              // HTTP/1.1 request without Host (RFC 9112 §3.2)
   kDuplicateHost,            // more than one Host line (RFC 9112 §3.2)

@@ -116,6 +116,20 @@ bool ValidChunkExtensions(std::string_view s) {
   return true;
 }
 
+// "Content_Length" and "Transfer_Encoding": distinct fields to us, but
+// servers behind CGI-style interfaces map '_' and '-' to the same variable
+// and may frame the body by them.
+bool IsUnderscoredFramingName(std::string_view name) {
+  if (name.size() != 14 && name.size() != 17) return false;
+  if (name.find('_') == std::string_view::npos) return false;
+  const std::string_view target = name.size() == 14 ? "content-length" : "transfer-encoding";
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i] == '_' ? '-' : chars::Lower(name[i]);
+    if (c != target[i]) return false;
+  }
+  return true;
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -553,6 +567,9 @@ HttpError BasicParser<Head>::ParseFieldLine(const char* sec, uint32_t start, uin
     if (i == length || line[i] != ':') return HttpError::kBadFieldName;
   }
   if (name_length == 0) return HttpError::kBadFieldName;
+  if (kIsRequest && IsUnderscoredFramingName(std::string_view(line, name_length))) {
+    return HttpError::kAmbiguousFieldName;
+  }
   uint32_t v = i + 1;
   while (v < length && IsOws(line[v])) ++v;
   uint32_t end = length;

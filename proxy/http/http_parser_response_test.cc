@@ -176,6 +176,13 @@ TEST(ResponseParserTest, WhitespaceBeforeColonIsRemoved) {
             "RESP 1.1 200 OK cl=2 ka=1\nF Content-Length: 2\nF X-A: b\nBODY ok\nCOMPLETE\n");
 }
 
+TEST(ResponseParserTest, UnderscoredNamesAreOrdinaryInResponses) {
+  // Only requests reach CGI-style servers; clients do not fold '_' into '-'.
+  EXPECT_EQ(Parse("HTTP/1.1 200 OK\r\nContent_Length: 9\r\nContent-Length: 1\r\n\r\nx"),
+            "RESP 1.1 200 OK cl=1 ka=1\nF Content_Length: 9\nF Content-Length: 1\nBODY x\n"
+            "COMPLETE\n");
+}
+
 TEST(ResponseParserTest, UnsolicitedResponse) {
   EXPECT_EQ(Parse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n", {kGet}),
             "RESP 1.1 200 OK cl=0 ka=1\nF Content-Length: 0\nCOMPLETE\n" +

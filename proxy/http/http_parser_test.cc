@@ -486,6 +486,21 @@ TEST(RequestParserTest, InvalidFieldValueCharacters) {
   }
 }
 
+TEST(RequestParserTest, UnderscoredFramingFieldNames) {
+  for (const char* name : {"Content_Length", "content_length", "Transfer_Encoding",
+                           "Transfer-encoding_", "transfer_encoding"}) {
+    const std::string req =
+        "POST / HTTP/1.1\r\nHost: h\r\n" + std::string(name) + ": 5\r\n\r\n";
+    if (std::string_view(name).size() == 18) {
+      // Not the same length as the real name: an ordinary field.
+      EXPECT_EQ(LastLine(Parse(req)), "COMPLETE");
+    } else {
+      EXPECT_REJECTED(req, HttpError::kAmbiguousFieldName, 400);
+    }
+  }
+  EXPECT_EQ(LastLine(Parse("GET / HTTP/1.1\r\nHost: h\r\nX_Custom_Name: 1\r\n\r\n")), "COMPLETE");
+}
+
 // ------------------------------------------------- Content-Length rules
 
 TEST(RequestParserTest, BadContentLengths) {

@@ -138,7 +138,8 @@ class MessageHead {
   uint64_t content_length() const { return content_length_; }
   bool has_content_length() const { return has_content_length_; }
   // Whether the connection may carry another message after this one
-  // (RFC 9112 §9.3).
+  // (RFC 9112 §9.3). Computed for requests and final responses (false in
+  // interim 1xx and tunnel heads).
   bool keep_alive() const { return keep_alive_; }
   // Connection options seen (RFC 9110 §7.6.1).
   bool connection_close() const { return connection_close_; }
