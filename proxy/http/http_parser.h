@@ -105,6 +105,7 @@ class BasicParser {
   void AcceptUpgrade()
     requires kIsRequest
   {
+    if (state_ == State::kError) return;  // keep the first reason
     if (state_ != State::kPaused) {
       Fail(HttpError::kInvalidCall);
       return;
@@ -114,6 +115,7 @@ class BasicParser {
   void RejectUpgrade()
     requires kIsRequest
   {
+    if (state_ == State::kError) return;  // keep the first reason
     if (state_ != State::kPaused) {
       Fail(HttpError::kInvalidCall);
       return;
@@ -134,8 +136,9 @@ class BasicParser {
   void ExpectResponse(ResponseExpectation expectation)
     requires(!kIsRequest)
   {
-    // After a response that closes the connection there is nothing to expect.
-    if (state_ == State::kDone) return;
+    // After a response that closes the connection there is nothing to
+    // expect; after an error the first reason stays.
+    if (state_ == State::kDone || state_ == State::kError) return;
     if (state_ != State::kAwaitingExpectation) {
       Fail(HttpError::kInvalidCall);
       return;

@@ -201,6 +201,19 @@ TEST(ResponseParserTest, ExpectResponseOutsideAwaitingIsInvalid) {
   EXPECT_EQ(p.error(), HttpError::kInvalidCall);
 }
 
+TEST(ResponseParserTest, ApiCallsAfterAnErrorKeepTheFirstReason) {
+  ResponseParser p;
+  p.ExpectResponse(kGet);
+  EXPECT_EQ(p.Parse("HTTP/1.1 200 OK\n").event, Event::kError);
+  p.ExpectResponse(kGet);
+  EXPECT_EQ(p.error(), HttpError::kBareLf);
+  RequestParser q;
+  EXPECT_EQ(q.Parse("GET / HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n").event, Event::kError);
+  q.AcceptUpgrade();
+  q.RejectUpgrade();
+  EXPECT_EQ(q.error(), HttpError::kDuplicateHost);
+}
+
 TEST(ResponseParserTest, ServerClosingEarlyIsTruncated) {
   EXPECT_EQ(Parse("", {kGet}, true), ErrorLine(HttpError::kTruncated) + "\n");
   EXPECT_EQ(LastLine(Parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", {kGet}, true)),
