@@ -795,33 +795,6 @@ TEST(RequestParserTest, ChunkLineLimitEveryShortSplit) {
             ErrorLine(HttpError::kChunkLineTooLong));
 }
 
-TEST(LimitsTest, Validate) {
-  EXPECT_TRUE(Limits().Validate().ok());
-  Limits l;
-  l.max_header_count = kHeaderCountCapacity;
-  EXPECT_TRUE(l.Validate().ok());
-  l.max_header_count = kHeaderCountCapacity + 1;
-  EXPECT_FALSE(l.Validate().ok());
-  l = Limits();
-  l.max_header_count = 0;
-  EXPECT_FALSE(l.Validate().ok());
-  l = Limits();
-  l.max_start_line = kMaxConfigurableLine;
-  EXPECT_TRUE(l.Validate().ok());
-  l.max_start_line = kMaxConfigurableLine + 1;
-  EXPECT_FALSE(l.Validate().ok());
-  l = Limits();
-  l.max_chunk_line = kMaxConfigurableLine + 1;
-  EXPECT_FALSE(l.Validate().ok());
-  l = Limits();
-  l.max_header_section = kMaxConfigurableSection;
-  EXPECT_TRUE(l.Validate().ok());
-  l.max_header_section = kMaxConfigurableSection + 1;
-  EXPECT_FALSE(l.Validate().ok());
-  l.max_header_section = 1;
-  EXPECT_FALSE(l.Validate().ok());
-}
-
 // ---------------------------------------------------- end of stream, API
 
 TEST(RequestParserTest, FinishBetweenMessagesIsClean) {
