@@ -852,6 +852,30 @@ TEST(RequestParserTest, HeadViewsPointIntoTheCallersBuffer) {
   EXPECT_EQ(p.head().fields().Find("absent"), FieldBlock::npos);
 }
 
+TEST(RequestParserTest, HeadStaysReadableUntilTheNextMessageStarts) {
+  const std::string two =
+      "POST /first HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx"
+      "GET /second HTTP/1.1\r\nHost: h\r\n\r\n";
+  RequestParser p;
+  std::string_view in = two;
+  Step s = p.Parse(in);
+  ASSERT_EQ(s.event, Event::kHead);
+  in.remove_prefix(s.consumed);
+  s = p.Parse(in);
+  ASSERT_EQ(s.event, Event::kBody);
+  in.remove_prefix(s.consumed);
+  s = p.Parse(in);
+  ASSERT_EQ(s.event, Event::kMessageComplete);
+  // The caller still holds the bytes, so the first head is intact.
+  EXPECT_EQ(p.head().target(), "/first");
+  EXPECT_EQ(p.head().content_length(), 1u);
+  in.remove_prefix(s.consumed);
+  s = p.Parse(in);
+  ASSERT_EQ(s.event, Event::kHead);
+  EXPECT_EQ(p.head().target(), "/second");
+  EXPECT_FALSE(p.head().has_content_length());
+}
+
 TEST(RequestParserTest, BodyDataIsNotCopied) {
   const std::string req = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
   RequestParser p;
@@ -861,6 +885,13 @@ TEST(RequestParserTest, BodyDataIsNotCopied) {
   ASSERT_EQ(body.event, Event::kBody);
   EXPECT_EQ(reinterpret_cast<const char*>(body.data.data()), req.data() + head.consumed);
   EXPECT_EQ(body.data.size(), 3u);
+}
+
+TEST(RequestParserTest, ParserStateIsFixedAndSmall) {
+  // Two field tables (head, trailers) of kHeaderCountCapacity entries and a
+  // few scalars: nothing grows per request.
+  EXPECT_LT(sizeof(RequestParser), 4400u);
+  EXPECT_LT(sizeof(ResponseParser), 4400u);
 }
 
 TEST(RequestParserTest, HeaderIdsAreRecognised) {
