@@ -33,6 +33,7 @@ std::string_view HttpErrorName(HttpError e) {
     case HttpError::kBadChunkSize: return "bad chunk size";
     case HttpError::kBadChunkExtension: return "bad chunk extension";
     case HttpError::kChunkLineTooLong: return "chunk line too long";
+    case HttpError::kTooMuchChunkExtension: return "too much chunk extension";
     case HttpError::kBadChunkTerminator: return "chunk data not followed by CRLF";
     case HttpError::kTruncated: return "truncated message";
     case HttpError::kBodyTooLarge: return "body too large";

@@ -40,6 +40,7 @@ enum class HttpError : uint8_t {
   kBadChunkSize,             // not 1*HEXDIG, or overflow (RFC 9112 §7.1)
   kBadChunkExtension,        // chunk-ext syntax (RFC 9112 §7.1.1)
   kChunkLineTooLong,         // over Limits::max_chunk_line
+  kTooMuchChunkExtension,    // chunk lines over kMaxChunkLineExcess in one message
   kBadChunkTerminator,       // chunk data not followed by CRLF (RFC 9112 §7.1)
   kTruncated,                // the peer closed in the middle of a message
   // 413 Content Too Large (RFC 9110 §15.5.14).

@@ -190,6 +190,7 @@ void BasicParser<Head>::BeginHead() {
   upgrade_field_ = false;
   remaining_ = 0;
   body_total_ = 0;
+  chunk_excess_ = 0;
 
   // Scalars only: the field array is overwritten as lines arrive.
   head_.fields_.base_ = nullptr;
@@ -869,6 +870,13 @@ bool BasicParser<Head>::ParseChunkLine(const char* in, size_t size, size_t* p, S
   if (!ValidChunkExtensions(std::string_view(line + i, len - i))) {
     *out = Fail(HttpError::kBadChunkExtension);
     return false;
+  }
+  if (len > kChunkLineFreeBytes) {
+    chunk_excess_ += len - kChunkLineFreeBytes;
+    if (chunk_excess_ > kMaxChunkLineExcess) {
+      *out = Fail(HttpError::kTooMuchChunkExtension);
+      return false;
+    }
   }
   *p += raw + 1;
   scan_ = 0;

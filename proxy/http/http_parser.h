@@ -217,6 +217,7 @@ class BasicParser {
   // Body.
   uint64_t remaining_ = 0;
   uint64_t body_total_ = 0;
+  uint64_t chunk_excess_ = 0;
 
   // Response parser.
   ResponseExpectation expectation_;

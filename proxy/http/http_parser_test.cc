@@ -787,6 +787,29 @@ TEST(RequestParserTest, DefaultChunkLineLimit) {
             ErrorLine(HttpError::kChunkLineTooLong));
 }
 
+// Chunk lines "1;e=xx..." whose bytes past the 16th of each line add up to
+// `excess`, each followed by one data byte.
+std::string ChunksWithExcess(uint64_t excess) {
+  std::string body;
+  while (excess > 0) {
+    const uint64_t take = std::min<uint64_t>(excess, kDefaultMaxChunkLine - kChunkLineFreeBytes);
+    body += "1;e=" + std::string(kChunkLineFreeBytes + take - 4, 'x') + "\r\nd\r\n";
+    excess -= take;
+  }
+  return body + "0\r\n\r\n";
+}
+
+TEST(RequestParserTest, ChunkExtensionBudgetPerMessage) {
+  EXPECT_EQ(LastLine(ParseLarge(Chunked(ChunksWithExcess(kMaxChunkLineExcess)))), "COMPLETE");
+  EXPECT_EQ(LastLine(ParseLarge(Chunked(ChunksWithExcess(kMaxChunkLineExcess + 1)))),
+            ErrorLine(HttpError::kTooMuchChunkExtension));
+  // Lines of up to 16 bytes cost nothing, and the budget is per message.
+  EXPECT_EQ(LastLine(Parse(Chunked("0000000000000001\r\nx\r\n0;abcdefghijklmn\r\n\r\n"))),
+            "COMPLETE");
+  const std::string one = Chunked(ChunksWithExcess(kMaxChunkLineExcess));
+  EXPECT_EQ(LastLine(ParseLarge(one + one)), "COMPLETE");
+}
+
 TEST(RequestParserTest, ChunkLineLimitEveryShortSplit) {
   DriveOptions o;
   o.limits.max_chunk_line = 8;

@@ -52,6 +52,13 @@ inline constexpr uint32_t kMaxLeadingEmptyLines = 4;
 // to strip; the bound keeps that marking O(options x fields). More: 400.
 inline constexpr uint32_t kMaxConnectionOptions = 32;
 
+// Per message, the bytes of chunk-size lines past the 16th of each line
+// (extensions, padding zeros). Without it a chunked body within
+// max_request_body could carry gigabytes of extensions (1 data byte per
+// 4 KiB line). Normal messages have none. More: 400.
+inline constexpr uint64_t kMaxChunkLineExcess = 64 * 1024;
+inline constexpr uint32_t kChunkLineFreeBytes = 16;
+
 struct Limits {
   uint32_t max_start_line = kDefaultMaxStartLine;
   uint32_t max_header_section = kDefaultMaxHeaderSection;
