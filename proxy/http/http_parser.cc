@@ -153,8 +153,23 @@ std::string_view EventName(Event e) {
   return "unknown";
 }
 
+namespace {
+
+// A parser must stay memory-safe even when handed limits that fail
+// Validate(): the field table is fixed and offsets are 32-bit.
+Limits Clamp(Limits l) {
+  auto clamp = [](uint32_t v, uint32_t lo, uint32_t hi) { return v < lo ? lo : v > hi ? hi : v; };
+  l.max_start_line = clamp(l.max_start_line, 1, kMaxConfigurableLine);
+  l.max_chunk_line = clamp(l.max_chunk_line, 1, kMaxConfigurableLine);
+  l.max_header_section = clamp(l.max_header_section, 2, kMaxConfigurableSection);
+  l.max_header_count = clamp(l.max_header_count, 1, kHeaderCountCapacity);
+  return l;
+}
+
+}  // namespace
+
 template <class Head>
-BasicParser<Head>::BasicParser(const Limits& limits) : limits_(limits) {
+BasicParser<Head>::BasicParser(const Limits& limits) : limits_(Clamp(limits)) {
   Reset();
 }
 

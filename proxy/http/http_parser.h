@@ -65,7 +65,8 @@ class BasicParser {
  public:
   static constexpr bool kIsRequest = Head::kIsRequest;
 
-  // `limits` must pass Limits::Validate(); it is copied.
+  // `limits` should pass Limits::Validate(); it is copied, and values
+  // outside the valid ranges are clamped to them.
   explicit BasicParser(const Limits& limits = Limits());
 
   Step Parse(std::span<const uint8_t> in);

@@ -727,6 +727,15 @@ TEST(RequestParserTest, HeaderCountCapacity) {
             ErrorLine(HttpError::kTooManyFields));
 }
 
+TEST(RequestParserTest, InvalidLimitsAreClampedNotTrusted) {
+  DriveOptions o;
+  o.limits.max_header_count = 100000;  // fails Validate(); the table holds 128
+  ASSERT_FALSE(o.limits.Validate().ok());
+  EXPECT_EQ(LastLine(ParseLarge(RequestWithFields(kHeaderCountCapacity), o)), "COMPLETE");
+  EXPECT_EQ(LastLine(ParseLarge(RequestWithFields(kHeaderCountCapacity + 1), o)),
+            ErrorLine(HttpError::kTooManyFields));
+}
+
 TEST(RequestParserTest, HeaderCountLimitEveryShortSplit) {
   DriveOptions o;
   o.limits.max_header_count = 3;
