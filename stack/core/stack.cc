@@ -72,12 +72,36 @@ size_t Stack::PollInput(Instant now) {
   link::Packet* burst[link::kMaxBurst];
   uint16_t n = link_.Receive(queue_, burst, link::kMaxBurst);
   for (uint16_t i = 0; i < n; ++i) ReceiveFrame(burst[i], now);
+  RunTimers(now);
+  return n;
+}
+
+void Stack::RunTimers(Instant now) {
+  now_ = now;
   wheel_.Advance(now);
   if (now >= next_arp_expire_) {
     arp_.Expire(now);
     next_arp_expire_ = now + kArpExpireInterval;
   }
-  return n;
+}
+
+void Stack::LearnFromArp(link::Packet* frame, Instant now) {
+  now_ = now;
+  std::span<const uint8_t> bytes = frame->bytes();
+  if (bytes.size() >= wire::kEthernetHeaderLength) {
+    wire::ParseResult<wire::ArpPacket> arp =
+        wire::ArpPacket::Parse(bytes.subspan(wire::kEthernetHeaderLength));
+    if (arp.ok() && arp->sender_ip != config_.interface.address && !arp->sender_ip.is_any() &&
+        !arp->sender_mac.is_multicast()) {
+      // Same merge rule as HandleArp, minus the reply.
+      link::Packet* waiting = arp_.Update(arp->sender_ip, arp->sender_mac, now);
+      if (waiting == nullptr && arp->target_ip == config_.interface.address) {
+        waiting = arp_.Learn(arp->sender_ip, arp->sender_mac, now);
+      }
+      if (waiting != nullptr) SendQueuedFor(waiting, arp->sender_mac);
+    }
+  }
+  link::FreePacket(frame);
 }
 
 void Stack::ReceiveFrame(link::Packet* frame, Instant now) {

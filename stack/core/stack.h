@@ -59,9 +59,19 @@ class Stack final : public tcp::SegmentTransmitter {
   // Receives and processes up to one burst, then runs due timers. Returns
   // the number of frames received.
   size_t PollInput(Instant now);
+  // Receives up to one burst from this stack's queue without processing
+  // it (the multi-core dispatcher decides where each frame goes).
+  uint16_t ReceiveBurst(link::Packet** frames, uint16_t max) {
+    return link_.Receive(queue_, frames, max);
+  }
+  // Fires due timers and runs periodic housekeeping.
+  void RunTimers(Instant now);
   // Processes one frame that arrived some other way (e.g. redirected from
   // another core). Takes ownership.
   void ReceiveFrame(link::Packet* frame, Instant now);
+  // Learns the sender of an ARP frame handled by another core, without
+  // answering it: every core keeps its own ARP cache (docs/architecture.md).
+  void LearnFromArp(link::Packet* frame, Instant now);
   // Appends pending events; see tcp::TcpLayer::TakeEvents.
   size_t TakeEvents(std::vector<tcp::EventRecord>& out) { return tcp_.TakeEvents(out); }
   // Sends owed TCP output and transmits everything queued.

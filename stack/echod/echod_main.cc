@@ -36,6 +36,20 @@ namespace {
 
 void PrintCounters(engine::Engine& engine) {
   for (unsigned i = 0; i < engine.shard_count(); ++i) {
+    if (const engine::Dispatcher* d = engine.group().dispatcher(i)) {
+      const engine::SteeringCounters& c = d->counters();
+      std::printf(
+          "shard %u steering: tcp %llu local %llu redirect out %llu (active %llu) in %llu ring "
+          "full %llu arp clones %llu hash mismatch %llu\n",
+          i, static_cast<unsigned long long>(c.tcp_frames.load()),
+          static_cast<unsigned long long>(c.local.load()),
+          static_cast<unsigned long long>(c.redirects_out.load()),
+          static_cast<unsigned long long>(c.redirects_active.load()),
+          static_cast<unsigned long long>(c.redirects_in.load()),
+          static_cast<unsigned long long>(c.ring_full_drops.load()),
+          static_cast<unsigned long long>(c.arp_clones.load()),
+          static_cast<unsigned long long>(c.hash_mismatches.load()));
+    }
     const core::NetCounters& n = engine.stack(i).counters();
     const tcp::TcpCounters& t = engine.stack(i).tcp().counters();
     std::printf(
@@ -107,12 +121,21 @@ int Main() {
     std::fprintf(stderr, "echod: %s\n", std::string(engine.status().message()).c_str());
     return 1;
   }
-  std::printf("echod: %s on %s (%s, mac %s), %u shard(s)\n", mode.c_str(),
+  std::printf("echod: %s on %s (%s, mac %s), %u shard(s), steering %s\n", mode.c_str(),
               options->stack.interface.subnet().ToString().c_str(),
               (*engine)->link_info().driver.c_str(), (*engine)->link_info().mac.ToString().c_str(),
-              (*engine)->shard_count());
+              (*engine)->shard_count(),
+              (*engine)->group().mode() == steer::SteeringMode::kRss ? "rss" : "port_hash");
   std::fflush(stdout);
 
+  {
+    // Listening ports make the dispatcher treat their segments as passive.
+    std::vector<uint16_t> listening;
+    for (int port : {absl::GetFlag(FLAGS_echo_port), absl::GetFlag(FLAGS_discard_port)}) {
+      if (port > 0 && port < 65536) listening.push_back(static_cast<uint16_t>(port));
+    }
+    (*engine)->group().SetListenerPorts(listening);
+  }
   std::atomic<bool> stop{false};
   engine::StopOnSignals(&stop);
   ServerCounters server_counters;

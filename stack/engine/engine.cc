@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "absl/strings/str_cat.h"
+#include "openssl/rand.h"
 #include "stack/link/dpdk_eal.h"
 #include "stack/link/dpdk_link.h"
 #include "stack/link/pcap_link.h"
@@ -45,6 +46,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
 
   std::unique_ptr<Engine> engine(new Engine());
   unsigned shards = (*eal)->lcore_count();
+  if (shards > 64) return absl::InvalidArgumentError("engine: at most 64 lcores");
   link::DpdkLinkConfig link_config;
   link_config.device = port_name;
   link_config.queues = static_cast<uint16_t>(shards);
@@ -74,19 +76,24 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   absl::StatusOr<tcp::SecretKey> key = tcp::SecretKey::Generate();
   if (!key.ok()) return key.status();
   engine->secrets_ = std::make_unique<core::StackSecrets>(*key);
-  Instant now = MonotonicNow();
-  for (unsigned i = 0; i < shards; ++i) {
-    engine->stacks_.push_back(std::make_unique<core::Stack>(
-        options.stack, *engine->link_, static_cast<uint16_t>(i), *engine->secrets_, now));
-    engine->shards_.push_back(std::make_unique<Shard>(i, *engine->stacks_.back()));
+  ShardGroupOptions group_options;
+  group_options.stack = options.stack;
+  group_options.steering = options.steering;
+  uint64_t seed = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof(seed)) != 1) {
+    return absl::UnavailableError("engine: OpenSSL RAND_bytes failed");
   }
+  group_options.port_seed = seed;
+  absl::StatusOr<std::unique_ptr<ShardGroup>> group =
+      ShardGroup::Create(*engine->link_, group_options, *engine->secrets_, MonotonicNow());
+  if (!group.ok()) return group.status();
+  engine->group_ = std::move(*group);
   return engine;
 }
 
 Engine::~Engine() {
   // Shards and stacks return their buffers before the port's pools go.
-  shards_.clear();
-  stacks_.clear();
+  group_.reset();
   pcap_.reset();
   faulty_.reset();
   dpdk_.reset();
@@ -96,10 +103,10 @@ absl::Status Engine::Run(const AppFactory& factory, std::atomic<bool>& stop) {
   link::DpdkEal* eal = link::DpdkEal::Get();
   if (eal == nullptr) return absl::FailedPreconditionError("engine: EAL is not initialised");
   return eal->RunOnLcores([&](unsigned index) {
-    if (index >= shards_.size()) return;
+    if (index >= group_->size()) return;
     std::unique_ptr<ShardApp> app = factory(index);
-    if (index == 0) stacks_[0]->AnnounceAddress(MonotonicNow());
-    shards_[index]->Run(*app, stop);
+    if (index == 0) group_->stack(0).AnnounceAddress(MonotonicNow());
+    group_->shard(index).Run(*app, stop);
   });
 }
 

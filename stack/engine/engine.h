@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "stack/core/stack.h"
 #include "stack/engine/shard.h"
+#include "stack/engine/shard_group.h"
 #include "stack/link/fault_injecting_link.h"
 #include "stack/link/link.h"
 
@@ -37,22 +38,22 @@ struct EngineOptions {
   // Seeded fault injection on the port, for testing peers under loss.
   link::FaultConfig faults;
   core::StackConfig stack;
+  SteeringChoice steering = SteeringChoice::kAuto;
 };
 
 // Builds options from the shared command-line flags (engine_flags.cc).
 absl::StatusOr<EngineOptions> EngineOptionsFromFlags();
-
-using AppFactory = std::function<std::unique_ptr<ShardApp>(unsigned shard_index)>;
 
 class Engine {
  public:
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
   ~Engine();
 
-  unsigned shard_count() const { return static_cast<unsigned>(stacks_.size()); }
+  unsigned shard_count() const { return group_->size(); }
   const link::LinkInfo& link_info() const { return link_->info(); }
-  core::Stack& stack(unsigned shard) { return *stacks_[shard]; }
-  Shard& shard(unsigned index) { return *shards_[index]; }
+  core::Stack& stack(unsigned shard) { return group_->stack(shard); }
+  Shard& shard(unsigned index) { return group_->shard(index); }
+  ShardGroup& group() { return *group_; }
 
   // Runs every shard on its lcore until `stop` is set; returns when all
   // have stopped.
@@ -67,8 +68,7 @@ class Engine {
   link::Link* link_ = nullptr;
   Instant fault_clock_;
   std::unique_ptr<core::StackSecrets> secrets_;
-  std::vector<std::unique_ptr<core::Stack>> stacks_;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<ShardGroup> group_;
 };
 
 // Installs SIGINT/SIGTERM handlers that set `stop`.

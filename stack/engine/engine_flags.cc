@@ -21,6 +21,9 @@ ABSL_FLAG(double, fault_duplicate, 0, "duplicate this fraction of frames (testin
 ABSL_FLAG(double, fault_reorder, 0, "reorder this fraction of frames (testing)");
 ABSL_FLAG(uint64_t, fault_seed, 1, "seed of the fault injection");
 ABSL_FLAG(std::string, congestion, "cubic", "TCP congestion control: cubic or newreno");
+ABSL_FLAG(std::string, steering, "auto",
+          "how flows find their shard: auto, rss (the port's own RSS, checked in software) "
+          "or port_hash (Fastsocket RFD: the local port names the shard)");
 ABSL_FLAG(int, tcp_buffer_kb, 256, "TCP send and receive buffer per connection, KiB");
 
 namespace locus::engine {
@@ -77,6 +80,16 @@ absl::StatusOr<EngineOptions> EngineOptionsFromFlags() {
     o.stack.tcp.congestion = tcp::CongestionAlgorithm::kNewReno;
   } else {
     return absl::InvalidArgumentError("--congestion: cubic or newreno");
+  }
+  std::string steering = absl::GetFlag(FLAGS_steering);
+  if (steering == "auto") {
+    o.steering = SteeringChoice::kAuto;
+  } else if (steering == "rss") {
+    o.steering = SteeringChoice::kRss;
+  } else if (steering == "port_hash") {
+    o.steering = SteeringChoice::kPortHash;
+  } else {
+    return absl::InvalidArgumentError("--steering: auto, rss or port_hash");
   }
   int buffer_kb = absl::GetFlag(FLAGS_tcp_buffer_kb);
   if (buffer_kb < 4 || buffer_kb > 16384) {

@@ -1,5 +1,7 @@
 #include "stack/engine/shard.h"
 
+#include "stack/engine/dispatcher.h"
+
 namespace locus::engine {
 
 namespace {
@@ -8,12 +10,19 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
 }
 }  // namespace
 
-Shard::Shard(unsigned index, core::Stack& stack) : index_(index), stack_(stack) {
+Shard::Shard(unsigned index, core::Stack& stack, Dispatcher* dispatcher)
+    : index_(index), stack_(stack), dispatcher_(dispatcher) {
   events_.reserve(256);
 }
 
 size_t Shard::PollOnce(ShardApp& app, Instant now) {
-  size_t work = stack_.PollInput(now);
+  size_t work;
+  if (dispatcher_ != nullptr) {
+    work = dispatcher_->Poll(stack_, now);
+    stack_.RunTimers(now);
+  } else {
+    work = stack_.PollInput(now);
+  }
   events_.clear();
   stack_.TakeEvents(events_);
   if (!events_.empty()) {

@@ -38,9 +38,12 @@ struct ShardLoopStats {
   std::atomic<uint64_t> busy_nanos{0};  // time spent in iterations that did work
 };
 
+class Dispatcher;
+
 class Shard {
  public:
-  Shard(unsigned index, core::Stack& stack);
+  // `dispatcher` is null for a single shard (nothing to steer).
+  Shard(unsigned index, core::Stack& stack, Dispatcher* dispatcher = nullptr);
 
   // One poll iteration: input, events, application poll, output. Returns
   // the work done (frames + events + application work).
@@ -51,11 +54,13 @@ class Shard {
   unsigned index() const { return index_; }
   core::Stack& stack() { return stack_; }
   tcp::TcpLayer& tcp() { return stack_.tcp(); }
+  Dispatcher* dispatcher() { return dispatcher_; }
   const ShardLoopStats& loop_stats() const { return loop_stats_; }
 
  private:
   unsigned index_;
   core::Stack& stack_;
+  Dispatcher* dispatcher_;
   std::vector<tcp::EventRecord> events_;
   ShardLoopStats loop_stats_;
 };

@@ -52,6 +52,10 @@ enum PacketFlags : uint32_t {
   kRxL4ChecksumGood = 1u << 10,
   kRxL4ChecksumBad = 1u << 11,
   kRxRssHashValid = 1u << 12,
+  // Internal to a host: set by the multi-core dispatcher on the copy of an
+  // ARP frame it sends to the other cores, which learn from it and do not
+  // answer it.
+  kSteerArpLearnOnly = 1u << 16,
 };
 inline constexpr uint32_t kTxChecksumFlags = kTxIpv4Checksum | kTxTcpChecksum;
 

@@ -179,6 +179,8 @@ size_t Tcb::Splice(Tcb& from) {
     snd_buf_.AppendPacket(p, SendBufferLimit());
     moved += n;
   }
+  // Input left behind waits for send space: ask to hear when it frees up.
+  if (from.readable() > 0) want_writable_ = true;
   if (moved > 0) {
     from.Consume(0);
     ScheduleOutput();
