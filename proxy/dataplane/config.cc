@@ -1,0 +1,103 @@
+#include "proxy/dataplane/config.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace locus::proxy::dataplane {
+
+int32_t CompiledConfig::PoolIndex(std::string_view name) const {
+  auto it = pool_index.find(absl::string_view(name.data(), name.size()));
+  return it == pool_index.end() ? -1 : static_cast<int32_t>(it->second);
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneConfig& config,
+                                                              uint64_t version,
+                                                              unsigned shards) {
+  auto out = std::make_shared<CompiledConfig>();
+  out->version = version;
+  route::PoolNames pool_names;
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const lb::BackendPoolConfig& pool = config.pools[i];
+    std::string path = absl::StrCat("pools[", i, "]");
+    if (absl::Status s = lb::ValidatePool(pool, path); !s.ok()) return s;
+    if (!pool_names.insert(pool.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".name: duplicate pool '", pool.name, "'"));
+    }
+    CompiledPool compiled;
+    compiled.config = pool;
+    if (i < config.upstream.size()) compiled.upstream = config.upstream[i];
+    absl::StatusOr<std::shared_ptr<const lb::PoolSnapshot>> snapshot = lb::PoolSnapshot::Build(
+        pool, std::vector<bool>(pool.endpoints.size(), true), version);
+    if (!snapshot.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", snapshot.status().message()));
+    }
+    compiled.initial = std::move(*snapshot);
+    out->pool_index[pool.name] = static_cast<uint32_t>(out->pools.size());
+    out->pools.push_back(std::move(compiled));
+  }
+  absl::flat_hash_map<std::string, int32_t> table_index;
+  for (size_t t = 0; t < config.route_tables.size(); ++t) {
+    const route::RouteTableConfig& table = config.route_tables[t];
+    std::vector<std::shared_ptr<const route::CompiledRouteTable>> per_shard;
+    for (unsigned s = 0; s < shards; ++s) {
+      absl::StatusOr<std::shared_ptr<const route::CompiledRouteTable>> compiled =
+          route::CompiledRouteTable::Compile(table, pool_names, version);
+      if (!compiled.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("route_tables[", t, "]: ", compiled.status().message()));
+      }
+      per_shard.push_back(std::move(*compiled));
+    }
+    if (!table_index.emplace(table.name, static_cast<int32_t>(t)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("route_tables[", t, "].name: duplicate route table '", table.name, "'"));
+    }
+    out->route_tables.push_back(std::move(per_shard));
+  }
+  absl::flat_hash_set<std::string> listener_names;
+  absl::flat_hash_map<uint16_t, std::vector<wire::Ipv4Address>> bound;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& l = config.listeners[i];
+    std::string path = absl::StrCat("listeners[", i, "]");
+    if (l.name.empty()) return absl::InvalidArgumentError(path + ".name: must not be empty");
+    if (!listener_names.insert(l.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".name: duplicate listener '", l.name, "'"));
+    }
+    if (l.port == 0) return absl::InvalidArgumentError(path + ".port: must be 1..65535");
+    // Same port twice is a clash when either side listens on every address.
+    std::vector<wire::Ipv4Address>& addresses = bound[l.port];
+    for (wire::Ipv4Address a : addresses) {
+      if (a == l.address || a.is_any() || l.address.is_any()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".port: ", l.address.ToString(), ":", l.port, " clashes with another listener"));
+      }
+    }
+    addresses.push_back(l.address);
+    CompiledListener compiled;
+    compiled.config = l;
+    if (l.protocol == ListenerProtocol::kHttp) {
+      auto it = table_index.find(l.route_table);
+      if (it == table_index.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ".route_table: no route table named '", l.route_table, "'"));
+      }
+      compiled.route_table = it->second;
+      compiled.http_limits.max_header_section = l.limits.max_request_header_bytes;
+      compiled.http_limits.max_request_body = l.limits.max_request_body_bytes;
+      if (absl::Status s = compiled.http_limits.Validate(); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ".limits: ", s.message()));
+      }
+    } else {
+      int32_t pool = out->PoolIndex(l.pool);
+      if (pool < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ".pool: no pool named '", l.pool, "'"));
+      }
+      compiled.pool = pool;
+    }
+    out->listeners.push_back(std::move(compiled));
+  }
+  return std::shared_ptr<const CompiledConfig>(std::move(out));
+}
+
+}  // namespace locus::proxy::dataplane
