@@ -34,13 +34,27 @@ void AppendJsonString(absl::string_view s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -159,8 +173,8 @@ class YamlToJsonWriter {
 
   absl::Status Write(const YAML::Node& node, int depth, std::string* out) {
     if (depth > kMaxYamlDepth) {
-      return Error(node, absl::StrCat("nested deeper than ", kMaxYamlDepth,
-                                      " levels"));
+      return Error(
+          node, absl::StrCat("nested deeper than ", kMaxYamlDepth, " levels"));
     }
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
@@ -266,8 +280,8 @@ bool PlainSafe(absl::string_view s) {
   // Characters that may start a plain scalar without meaning something else
   // (no indicators such as '*', '&', '!', '-', '?', ':', '#', quotes).
   char first = s[0];
-  if (!absl::ascii_isalnum(static_cast<unsigned char>(first)) &&
-      first != '/' && first != '_' && first != '.') {
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(first)) && first != '/' &&
+      first != '_' && first != '.') {
     return false;
   }
   for (char c : s) {
@@ -384,16 +398,16 @@ TextFormat DetectFormat(absl::string_view text) {
 absl::StatusOr<std::string> YamlToJson(absl::string_view yaml,
                                        absl::string_view source) {
   if (yaml.size() > kMaxTextBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": larger than ", kMaxTextBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": larger than ", kMaxTextBytes, " bytes"));
   }
   std::string src(source);
   try {
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
     if (docs.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          src, ": ", docs.size(),
-          " YAML documents ('---'); put the whole config in one"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(src, ": ", docs.size(),
+                       " YAML documents ('---'); put the whole config in one"));
     }
     std::string json;
     if (docs.empty()) return std::string("{}");
@@ -427,8 +441,8 @@ absl::Status ParseText(absl::string_view text, absl::string_view source,
                        google::protobuf::Message* message) {
   message->Clear();
   if (text.size() > kMaxTextBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": larger than ", kMaxTextBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": larger than ", kMaxTextBytes, " bytes"));
   }
   std::string json;
   if (DetectFormat(text) == TextFormat::kJson) {
@@ -440,7 +454,8 @@ absl::Status ParseText(absl::string_view text, absl::string_view source,
   }
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  pb::util::Status status = pb::util::JsonStringToMessage(json, message, options);
+  pb::util::Status status =
+      pb::util::JsonStringToMessage(json, message, options);
   if (!status.ok()) {
     message->Clear();
     return absl::InvalidArgumentError(
@@ -453,7 +468,8 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   pb::util::JsonPrintOptions options;
   options.add_whitespace = true;
   std::string out;
-  pb::util::Status status = pb::util::MessageToJsonString(message, &out, options);
+  pb::util::Status status =
+      pb::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("cannot print as JSON: ", PbMessage(status)));

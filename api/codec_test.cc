@@ -80,8 +80,8 @@ TEST(CodecTest, EmptyYamlIsEmptyConfig) {
 
 TEST(CodecTest, UnknownFieldIsAnErrorNamingIt) {
   Config config;
-  absl::Status status =
-      ParseText("listeners:\n  - name: web\n    prot: 80\n", "bad.yaml", &config);
+  absl::Status status = ParseText("listeners:\n  - name: web\n    prot: 80\n",
+                                  "bad.yaml", &config);
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("bad.yaml"), std::string::npos) << status;
   EXPECT_NE(status.message().find("prot"), std::string::npos) << status;
@@ -89,7 +89,8 @@ TEST(CodecTest, UnknownFieldIsAnErrorNamingIt) {
 
 TEST(CodecTest, WrongTypeIsAnError) {
   Config config;
-  absl::Status status = ParseText("listeners:\n  - port: eighty\n", "t.yaml", &config);
+  absl::Status status =
+      ParseText("listeners:\n  - port: eighty\n", "t.yaml", &config);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   status = ParseText(R"({"listeners": [{"port": -1}]})", "t.json", &config);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -112,7 +113,8 @@ TEST(CodecTest, RejectsDuplicateKeysAndMultipleDocuments) {
       << json.status();
   json = YamlToJson("a: 1\n---\nb: 2\n", "m.yaml");
   ASSERT_FALSE(json.ok());
-  EXPECT_NE(json.status().message().find("2 YAML documents"), std::string::npos);
+  EXPECT_NE(json.status().message().find("2 YAML documents"),
+            std::string::npos);
 }
 
 TEST(CodecTest, RejectsDeepNestingAndHugeInput) {
@@ -135,9 +137,10 @@ TEST(CodecTest, YamlScalarsFollowTheCoreSchema) {
       "yes\ni: .inf\nj: \"80\"\n",
       "s.yaml");
   ASSERT_TRUE(json.ok()) << json.status();
-  EXPECT_EQ(*json,
-            R"({"a":80,"b":-15,"c":1500,"d":null,"e":true,"f":"true","g":"1.5s",)"
-            R"("h":"yes","i":"Infinity","j":"80"})");
+  EXPECT_EQ(
+      *json,
+      R"({"a":80,"b":-15,"c":1500,"d":null,"e":true,"f":"true","g":"1.5s",)"
+      R"("h":"yes","i":"Infinity","j":"80"})");
 }
 
 TEST(CodecTest, YamlOutputQuotesOnlyWhatNeedsIt) {

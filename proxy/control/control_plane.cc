@@ -26,10 +26,14 @@ absl::Duration FromProto(const google::protobuf::Duration& d) {
 
 const char* KindName(v1::Kind kind) {
   switch (kind) {
-    case v1::LISTENER: return "listener";
-    case v1::ROUTE_TABLE: return "route table";
-    case v1::POOL: return "pool";
-    default: return "resource";
+    case v1::LISTENER:
+      return "listener";
+    case v1::ROUTE_TABLE:
+      return "route table";
+    case v1::POOL:
+      return "pool";
+    default:
+      return "resource";
   }
 }
 
@@ -108,21 +112,30 @@ int FindByName(const google::protobuf::RepeatedPtrField<Message>& items,
 
 v1::EndpointStats::Health ToProto(EndpointHealth health) {
   switch (health) {
-    case EndpointHealth::kHealthy: return v1::EndpointStats::HEALTHY;
-    case EndpointHealth::kUnhealthy: return v1::EndpointStats::UNHEALTHY;
-    case EndpointHealth::kEjected: return v1::EndpointStats::EJECTED;
-    case EndpointHealth::kUnknown: break;
+    case EndpointHealth::kHealthy:
+      return v1::EndpointStats::HEALTHY;
+    case EndpointHealth::kUnhealthy:
+      return v1::EndpointStats::UNHEALTHY;
+    case EndpointHealth::kEjected:
+      return v1::EndpointStats::EJECTED;
+    case EndpointHealth::kUnknown:
+      break;
   }
   return v1::EndpointStats::UNKNOWN;
 }
 
 v1::ListenerStatus::State ToProto(ListenerState state) {
   switch (state) {
-    case ListenerState::kPending: return v1::ListenerStatus::PENDING;
-    case ListenerState::kActive: return v1::ListenerStatus::ACTIVE;
-    case ListenerState::kDraining: return v1::ListenerStatus::DRAINING;
-    case ListenerState::kDrained: return v1::ListenerStatus::DRAINED;
-    case ListenerState::kFailed: return v1::ListenerStatus::FAILED;
+    case ListenerState::kPending:
+      return v1::ListenerStatus::PENDING;
+    case ListenerState::kActive:
+      return v1::ListenerStatus::ACTIVE;
+    case ListenerState::kDraining:
+      return v1::ListenerStatus::DRAINING;
+    case ListenerState::kDrained:
+      return v1::ListenerStatus::DRAINED;
+    case ListenerState::kFailed:
+      return v1::ListenerStatus::FAILED;
   }
   return v1::ListenerStatus::STATE_UNSPECIFIED;
 }
@@ -136,7 +149,8 @@ ControlPlane::ControlPlane(Options options, DataPlane* data_plane)
 
 absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Create(
     Options options, DataPlane* data_plane) {
-  std::unique_ptr<ControlPlane> cp(new ControlPlane(std::move(options), data_plane));
+  std::unique_ptr<ControlPlane> cp(
+      new ControlPlane(std::move(options), data_plane));
   v1::Config config;
   absl::Time changed_at = absl::InfinitePast();
   if (!cp->options_.state_path.empty()) {
@@ -166,7 +180,8 @@ std::shared_ptr<const ConfigSnapshot> ControlPlane::Current() const {
   return current_;
 }
 
-absl::Status ControlPlane::CheckVersion(std::optional<uint64_t> if_version) const {
+absl::Status ControlPlane::CheckVersion(
+    std::optional<uint64_t> if_version) const {
   if (!if_version.has_value() || *if_version == current_->version) {
     return absl::OkStatus();
   }
@@ -201,9 +216,9 @@ absl::Status ControlPlane::Commit(v1::Config candidate, bool validate_only,
   }
   if (state_file_.has_value()) {
     if (absl::Status s = state_file_->Save(candidate); !s.ok()) {
-      return absl::InternalError(absl::StrCat(
-          "could not persist version ", version, ", so nothing was changed: ",
-          s.message()));
+      return absl::InternalError(
+          absl::StrCat("could not persist version ", version,
+                       ", so nothing was changed: ", s.message()));
     }
   }
   *response->mutable_config() = candidate;
@@ -279,7 +294,8 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
       v1::BackendPool item = request.pool();
       FillDefaults(&item);
       int at = Upsert(candidate.mutable_pools(), item);
-      if (at == static_cast<int>(paths.pools.size())) paths.pools.emplace_back();
+      if (at == static_cast<int>(paths.pools.size()))
+        paths.pools.emplace_back();
       paths.pools[at] = "pool";
       break;
     }
@@ -289,8 +305,8 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
   }
   if (absl::Status s = ValidateConfig(candidate, paths); !s.ok()) return s;
   v1::ApplyResponse response;
-  if (absl::Status s = Commit(std::move(candidate), request.validate_only(),
-                              &response);
+  if (absl::Status s =
+          Commit(std::move(candidate), request.validate_only(), &response);
       !s.ok()) {
     return s;
   }
@@ -318,7 +334,8 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::Delete(
     case v1::ROUTE_TABLE:
       index = FindByName(candidate.route_tables(), request.name());
       referrers = RouteTableReferrers(candidate, request.name());
-      if (index >= 0) candidate.mutable_route_tables()->DeleteSubrange(index, 1);
+      if (index >= 0)
+        candidate.mutable_route_tables()->DeleteSubrange(index, 1);
       break;
     case v1::POOL:
       index = FindByName(candidate.pools(), request.name());
@@ -344,12 +361,12 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::Delete(
   }
   if (absl::Status s = ValidateConfig(candidate, ExistingPaths(candidate));
       !s.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "deleting would leave an invalid config: ", s.message()));
+    return absl::InternalError(
+        absl::StrCat("deleting would leave an invalid config: ", s.message()));
   }
   v1::ApplyResponse applied;
-  if (absl::Status s = Commit(std::move(candidate), request.validate_only(),
-                              &applied);
+  if (absl::Status s =
+          Commit(std::move(candidate), request.validate_only(), &applied);
       !s.ok()) {
     return s;
   }
@@ -385,8 +402,9 @@ v1::StatusResponse ControlPlane::Status() const {
   if (changed_at != absl::InfinitePast()) {
     SetTimestamp(changed_at, response.mutable_config_changed());
   }
-  std::sort(dp.cores.begin(), dp.cores.end(),
-            [](const CoreStatus& a, const CoreStatus& b) { return a.core < b.core; });
+  std::sort(
+      dp.cores.begin(), dp.cores.end(),
+      [](const CoreStatus& a, const CoreStatus& b) { return a.core < b.core; });
   bool converged = !dp.cores.empty();
   for (const CoreStatus& core : dp.cores) {
     v1::CoreStatus* out = response.add_cores();
@@ -428,8 +446,9 @@ v1::StatsResponse ControlPlane::Stats() const {
   StatsSnapshot dp = data_plane_->Stats();
   v1::StatsResponse response;
   response.set_config_version(current->version);
-  std::sort(dp.cores.begin(), dp.cores.end(),
-            [](const CoreStats& a, const CoreStats& b) { return a.core < b.core; });
+  std::sort(
+      dp.cores.begin(), dp.cores.end(),
+      [](const CoreStats& a, const CoreStats& b) { return a.core < b.core; });
   for (const CoreStats& c : dp.cores) {
     v1::CoreStats* out = response.add_cores();
     out->set_core(c.core);
@@ -490,8 +509,8 @@ absl::StatusOr<v1::DrainResponse> ControlPlane::Drain(
     const google::protobuf::Duration& d = request.deadline();
     if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999999999 ||
         d.seconds() > kMaxDurationSeconds) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "deadline: must be 0s..", kMaxDurationSeconds, "s"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("deadline: must be 0s..", kMaxDurationSeconds, "s"));
     }
     grace = FromProto(d);
   } else {

@@ -134,7 +134,8 @@ class DataPlane {
   // listener is in the latest published snapshot and that grace >= 0. The
   // listener stays closed until a later snapshot changes or removes it.
   // Errors are returned to the API caller as they are.
-  virtual absl::Status Drain(absl::string_view listener, absl::Duration grace) = 0;
+  virtual absl::Status Drain(absl::string_view listener,
+                             absl::Duration grace) = 0;
 };
 
 }  // namespace locus::proxy::control

@@ -38,7 +38,8 @@ class FakeDataPlane : public DataPlane {
   const bool auto_apply_;
   mutable absl::Mutex mu_;
   std::vector<CoreStatus> cores_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::shared_ptr<const ConfigSnapshot>> published_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const ConfigSnapshot>> published_
+      ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Duration> drains_ ABSL_GUARDED_BY(mu_);
   StatsSnapshot stats_ ABSL_GUARDED_BY(mu_);
   absl::Status next_drain_ ABSL_GUARDED_BY(mu_);

@@ -12,11 +12,6 @@ namespace locus::proxy::control {
 namespace {
 
 namespace v1 = api::v1;
-using google::protobuf::Duration;
-
-void DefaultSeconds(bool has, Duration* d, int64_t seconds) {
-  if (!has) d->set_seconds(seconds);
-}
 
 template <typename Message>
 std::string Deterministic(const Message& m) {
@@ -31,10 +26,9 @@ std::string Deterministic(const Message& m) {
 
 template <typename Message>
 void SortRepeated(google::protobuf::RepeatedPtrField<Message>* items) {
-  std::stable_sort(items->pointer_begin(), items->pointer_end(),
-                   [](const Message* a, const Message* b) {
-                     return a->name() < b->name();
-                   });
+  std::stable_sort(
+      items->pointer_begin(), items->pointer_end(),
+      [](const Message* a, const Message* b) { return a->name() < b->name(); });
 }
 
 template <typename Message>
@@ -76,21 +70,25 @@ void FillDefaults(v1::Listener* l) {
     l->set_protocol(v1::Listener::HTTP);
   }
   v1::ListenerLimits* limits = l->mutable_limits();
-  DefaultSeconds(limits->has_idle_timeout(), limits->mutable_idle_timeout(),
-                 kDefaultIdleTimeoutSeconds);
+  if (!limits->has_idle_timeout()) {
+    limits->mutable_idle_timeout()->set_seconds(kDefaultIdleTimeoutSeconds);
+  }
   if (l->protocol() == v1::Listener::HTTP) {
-    DefaultSeconds(limits->has_header_timeout(),
-                   limits->mutable_header_timeout(),
-                   kDefaultHeaderTimeoutSeconds);
-    DefaultSeconds(limits->has_request_timeout(),
-                   limits->mutable_request_timeout(),
-                   kDefaultRequestTimeoutSeconds);
+    if (!limits->has_header_timeout()) {
+      limits->mutable_header_timeout()->set_seconds(
+          kDefaultHeaderTimeoutSeconds);
+    }
+    if (!limits->has_request_timeout()) {
+      limits->mutable_request_timeout()->set_seconds(
+          kDefaultRequestTimeoutSeconds);
+    }
     if (limits->max_request_header_bytes() == 0) {
       limits->set_max_request_header_bytes(kDefaultMaxRequestHeaderBytes);
     }
   }
-  DefaultSeconds(l->has_drain_timeout(), l->mutable_drain_timeout(),
-                 kDefaultDrainTimeoutSeconds);
+  if (!l->has_drain_timeout()) {
+    l->mutable_drain_timeout()->set_seconds(kDefaultDrainTimeoutSeconds);
+  }
 }
 
 void FillDefaults(v1::RouteTable* table) {
@@ -110,8 +108,9 @@ void FillDefaults(v1::RouteTable* table) {
     for (v1::WeightedPool& wp : *action->mutable_weighted_pools()) {
       if (!wp.has_weight()) wp.set_weight(kDefaultWeight);
     }
-    DefaultSeconds(action->has_timeout(), action->mutable_timeout(),
-                   kDefaultRouteTimeoutSeconds);
+    if (!action->has_timeout()) {
+      action->mutable_timeout()->set_seconds(kDefaultRouteTimeoutSeconds);
+    }
     if (action->has_retry()) {
       v1::RetryPolicy* retry = action->mutable_retry();
       if (!retry->has_num_retries()) retry->set_num_retries(kDefaultNumRetries);
@@ -149,10 +148,12 @@ void FillDefaults(v1::BackendPool* pool) {
         http->add_expected_statuses(kDefaultHealthStatus);
       }
     }
-    DefaultSeconds(hc->has_interval(), hc->mutable_interval(),
-                   kDefaultHealthIntervalSeconds);
-    DefaultSeconds(hc->has_timeout(), hc->mutable_timeout(),
-                   kDefaultHealthTimeoutSeconds);
+    if (!hc->has_interval()) {
+      hc->mutable_interval()->set_seconds(kDefaultHealthIntervalSeconds);
+    }
+    if (!hc->has_timeout()) {
+      hc->mutable_timeout()->set_seconds(kDefaultHealthTimeoutSeconds);
+    }
     if (hc->rise() == 0) hc->set_rise(kDefaultHealthRise);
     if (hc->fall() == 0) hc->set_fall(kDefaultHealthFall);
   }
@@ -164,24 +165,28 @@ void FillDefaults(v1::BackendPool* pool) {
     if (!od->has_consecutive_connect_failures()) {
       od->set_consecutive_connect_failures(kDefaultConsecutiveConnectFailures);
     }
-    DefaultSeconds(od->has_base_ejection_time(),
-                   od->mutable_base_ejection_time(),
-                   kDefaultBaseEjectionSeconds);
-    DefaultSeconds(od->has_max_ejection_time(), od->mutable_max_ejection_time(),
-                   kDefaultMaxEjectionSeconds);
+    if (!od->has_base_ejection_time()) {
+      od->mutable_base_ejection_time()->set_seconds(
+          kDefaultBaseEjectionSeconds);
+    }
+    if (!od->has_max_ejection_time()) {
+      od->mutable_max_ejection_time()->set_seconds(kDefaultMaxEjectionSeconds);
+    }
     if (!od->has_max_ejection_percent()) {
       od->set_max_ejection_percent(kDefaultMaxEjectionPercent);
     }
   }
-  DefaultSeconds(pool->has_connect_timeout(), pool->mutable_connect_timeout(),
-                 kDefaultConnectTimeoutSeconds);
+  if (!pool->has_connect_timeout()) {
+    pool->mutable_connect_timeout()->set_seconds(kDefaultConnectTimeoutSeconds);
+  }
   v1::Keepalive* keepalive = pool->mutable_keepalive();
   if (!keepalive->has_max_idle_per_core()) {
     keepalive->set_max_idle_per_core(kDefaultKeepaliveMaxIdlePerCore);
   }
-  DefaultSeconds(keepalive->has_idle_timeout(),
-                 keepalive->mutable_idle_timeout(),
-                 kDefaultKeepaliveIdleSeconds);
+  if (!keepalive->has_idle_timeout()) {
+    keepalive->mutable_idle_timeout()->set_seconds(
+        kDefaultKeepaliveIdleSeconds);
+  }
 }
 
 void FillDefaults(v1::Config* config) {

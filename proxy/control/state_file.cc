@@ -52,8 +52,8 @@ absl::StatusOr<std::string> ReadAll(const std::string& path) {
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > api::kMaxTextBytes) {
       ::close(fd);
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": larger than ", api::kMaxTextBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": larger than ", api::kMaxTextBytes, " bytes"));
     }
   }
   ::close(fd);
@@ -164,9 +164,9 @@ absl::StatusOr<StateFile::Loaded> StateFile::Load(const Accept& accept) const {
     return IoError("cannot rename to", path_, errno);
   }
   if (absl::Status s = SyncDirectoryOf(path_); !s.ok()) return s;
-  loaded.warnings.push_back(absl::StrCat(
-      "started from ", last_good_path(), " (version ",
-      loaded.config.version(), ")"));
+  loaded.warnings.push_back(absl::StrCat("started from ", last_good_path(),
+                                         " (version ", loaded.config.version(),
+                                         ")"));
   return loaded;
 }
 

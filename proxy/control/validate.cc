@@ -88,9 +88,9 @@ void CheckName(absl::string_view name, absl::string_view path, Errors* errors) {
   if (name.empty()) {
     errors->Add(path, "required");
   } else if (name.size() > kMaxNameLength) {
-    errors->Add(path, absl::StrCat(Quote(name.substr(0, 20)), "... is ",
-                                   name.size(), " characters; at most ",
-                                   kMaxNameLength));
+    errors->Add(path,
+                absl::StrCat(Quote(name.substr(0, 20)), "... is ", name.size(),
+                             " characters; at most ", kMaxNameLength));
   } else if (!IsDnsLabel(name)) {
     errors->Add(path,
                 absl::StrCat(Quote(name),
@@ -110,7 +110,8 @@ void CheckPort(uint32_t port, absl::string_view path, Errors* errors) {
 
 bool IsTchar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) !=
+             absl::string_view::npos;
 }
 
 // RFC 9110 section 5.6.2 token: methods and header names.
@@ -160,9 +161,9 @@ void CheckRegex(absl::string_view pattern, absl::string_view path,
   if (!re.ok()) {
     errors->Add(path, absl::StrCat("invalid RE2 regex: ", re.error()));
   } else if (re.ProgramSize() > kMaxRegexProgramSize) {
-    errors->Add(path, absl::StrCat("regex too complex (program size ",
-                                   re.ProgramSize(), ", at most ",
-                                   kMaxRegexProgramSize, ")"));
+    errors->Add(
+        path, absl::StrCat("regex too complex (program size ", re.ProgramSize(),
+                           ", at most ", kMaxRegexProgramSize, ")"));
   }
 }
 
@@ -171,8 +172,8 @@ void CheckPathValue(absl::string_view value, absl::string_view path,
   if (value.empty() || value[0] != '/') {
     errors->Add(path, absl::StrCat(Quote(value), " must start with '/'"));
   } else if (value.size() > kMaxPathLength) {
-    errors->Add(path, absl::StrCat("longer than ", kMaxPathLength,
-                                   " characters"));
+    errors->Add(path,
+                absl::StrCat("longer than ", kMaxPathLength, " characters"));
   } else if (HasControlOrSpace(value) ||
              value.find_first_of("?#") != absl::string_view::npos) {
     errors->Add(path, absl::StrCat(Quote(value),
@@ -188,9 +189,9 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
   CheckName(l.name(), Field(p, "name"), errors);
   uint32_t ip;
   if (!ParseIpv4(l.address(), &ip)) {
-    errors->Add(Field(p, "address"),
-                absl::StrCat(Quote(l.address()),
-                             " is not an IPv4 address (a.b.c.d)"));
+    errors->Add(
+        Field(p, "address"),
+        absl::StrCat(Quote(l.address()), " is not an IPv4 address (a.b.c.d)"));
   }
   CheckPort(l.port(), Field(p, "port"), errors);
   bool http = l.protocol() == v1::Listener::HTTP;
@@ -242,15 +243,15 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
   }
   if (http && (limits.max_request_header_bytes() < kMinRequestHeaderBytes ||
                limits.max_request_header_bytes() > kMaxRequestHeaderBytes)) {
-    errors->Add(Field(lp, "max_request_header_bytes"),
-                absl::StrCat(limits.max_request_header_bytes(), " must be ",
-                             kMinRequestHeaderBytes, "..",
-                             kMaxRequestHeaderBytes));
+    errors->Add(
+        Field(lp, "max_request_header_bytes"),
+        absl::StrCat(limits.max_request_header_bytes(), " must be ",
+                     kMinRequestHeaderBytes, "..", kMaxRequestHeaderBytes));
   }
   if (!v1::Listener::ProxyProtocol_IsValid(l.proxy_protocol())) {
-    errors->Add(Field(p, "proxy_protocol"),
-                absl::StrCat("unknown value ", l.proxy_protocol(),
-                             "; NONE, V1 or V2"));
+    errors->Add(
+        Field(p, "proxy_protocol"),
+        absl::StrCat("unknown value ", l.proxy_protocol(), "; NONE, V1 or V2"));
   }
   CheckDuration(l.drain_timeout(), Field(p, "drain_timeout"),
                 DurationRule::kNonNegative, errors);
@@ -259,8 +260,9 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
 void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
                        Errors* errors) {
   if (config.listeners_size() > kMaxListeners) {
-    errors->Add("listeners", absl::StrCat(config.listeners_size(),
-                                          " listeners; at most ", kMaxListeners));
+    errors->Add("listeners",
+                absl::StrCat(config.listeners_size(), " listeners; at most ",
+                             kMaxListeners));
     return;
   }
   std::map<std::string, int> names;
@@ -287,11 +289,11 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
       for (const auto& [other_ip, j] : ports[l.port()]) {
         if (other_ip == ip || other_ip == 0 || ip == 0) {
           const v1::Listener& other = config.listeners(j);
-          errors->Add(Field(p, "port"),
-                      absl::StrCat(l.address(), ":", l.port(),
-                                   " clashes with ", paths.listeners[j], " (",
-                                   Quote(other.name()), " on ",
-                                   other.address(), ":", other.port(), ")"));
+          errors->Add(
+              Field(p, "port"),
+              absl::StrCat(l.address(), ":", l.port(), " clashes with ",
+                           paths.listeners[j], " (", Quote(other.name()),
+                           " on ", other.address(), ":", other.port(), ")"));
           break;
         }
       }
@@ -319,10 +321,11 @@ void ValidateHost(const std::string& host, const std::string& path,
   absl::string_view name = host;
   if (absl::StartsWith(name, "*.")) name.remove_prefix(2);
   if (!IsHostName(name)) {
-    errors->Add(path, absl::StrCat(Quote(host),
-                                   " must be a host name (\"api.example.com\"), "
-                                   "a wildcard (\"*.example.com\") or \"*\"; "
-                                   "no port"));
+    errors->Add(path,
+                absl::StrCat(Quote(host),
+                             " must be a host name (\"api.example.com\"), "
+                             "a wildcard (\"*.example.com\") or \"*\"; "
+                             "no port"));
   }
 }
 
@@ -343,16 +346,16 @@ void ValidateMatch(const v1::RouteMatch& m, const std::string& p,
       break;
   }
   if (m.methods_size() > kMaxMethods) {
-    errors->Add(Field(p, "methods"), absl::StrCat(m.methods_size(),
-                                                  " methods; at most ",
-                                                  kMaxMethods));
+    errors->Add(
+        Field(p, "methods"),
+        absl::StrCat(m.methods_size(), " methods; at most ", kMaxMethods));
   } else {
     std::set<std::string> seen;
     for (int i = 0; i < m.methods_size(); ++i) {
       if (!IsToken(m.methods(i))) {
-        errors->Add(Index(p, "methods", i),
-                    absl::StrCat(Quote(m.methods(i)),
-                                 " is not an HTTP method token"));
+        errors->Add(
+            Index(p, "methods", i),
+            absl::StrCat(Quote(m.methods(i)), " is not an HTTP method token"));
       } else if (!seen.insert(m.methods(i)).second) {
         errors->Add(Index(p, "methods", i),
                     absl::StrCat(Quote(m.methods(i)), " is listed twice"));
@@ -360,9 +363,9 @@ void ValidateMatch(const v1::RouteMatch& m, const std::string& p,
     }
   }
   if (m.headers_size() > kMaxHeaderMatches) {
-    errors->Add(Field(p, "headers"), absl::StrCat(m.headers_size(),
-                                                  " header matches; at most ",
-                                                  kMaxHeaderMatches));
+    errors->Add(Field(p, "headers"),
+                absl::StrCat(m.headers_size(), " header matches; at most ",
+                             kMaxHeaderMatches));
     return;
   }
   for (int i = 0; i < m.headers_size(); ++i) {
@@ -377,9 +380,9 @@ void ValidateMatch(const v1::RouteMatch& m, const std::string& p,
     if (h.has_regex()) CheckRegex(h.regex(), Field(hp, "regex"), errors);
     if (h.has_exact()) {
       if (h.exact().size() > kMaxHeaderValueLength) {
-        errors->Add(Field(hp, "exact"), absl::StrCat("longer than ",
-                                                     kMaxHeaderValueLength,
-                                                     " characters"));
+        errors->Add(
+            Field(hp, "exact"),
+            absl::StrCat("longer than ", kMaxHeaderValueLength, " characters"));
       } else if (h.exact().find_first_of(std::string("\r\n\0", 3)) !=
                  std::string::npos) {
         errors->Add(Field(hp, "exact"), "must not contain CR, LF or NUL");
@@ -404,9 +407,8 @@ void ValidateAction(const v1::RouteAction& a, const std::string& p,
       std::string wpp = Index(p, "weighted_pools", i);
       total += wp.weight();
       if (wp.weight() > kMaxWeight) {
-        errors->Add(Field(wpp, "weight"), absl::StrCat(wp.weight(),
-                                                       " must be 0..",
-                                                       kMaxWeight));
+        errors->Add(Field(wpp, "weight"),
+                    absl::StrCat(wp.weight(), " must be 0..", kMaxWeight));
       }
       if (wp.pool().empty()) {
         errors->Add(Field(wpp, "pool"), "required");
@@ -560,8 +562,8 @@ void ValidateHealthCheck(const v1::HealthCheck& hc, const std::string& p,
     const v1::HealthCheck::Http& http = hc.http();
     std::string hp = Field(p, "http");
     CheckPathValue(http.path(), Field(hp, "path"), errors);
-    if (!http.host().empty() &&
-        (http.host().size() > kMaxHostLength || HasControlOrSpace(http.host()))) {
+    if (!http.host().empty() && (http.host().size() > kMaxHostLength ||
+                                 HasControlOrSpace(http.host()))) {
       errors->Add(Field(hp, "host"),
                   absl::StrCat(Quote(http.host()),
                                " must be a Host header value without spaces"));
@@ -583,10 +585,10 @@ void ValidateHealthCheck(const v1::HealthCheck& hc, const std::string& p,
   CheckDuration(hc.timeout(), Field(p, "timeout"), DurationRule::kPositive,
                 errors);
   if (Less(hc.interval(), hc.timeout())) {
-    errors->Add(Field(p, "timeout"),
-                absl::StrCat(FormatDuration(hc.timeout()),
-                             " is longer than interval ",
-                             FormatDuration(hc.interval())));
+    errors->Add(
+        Field(p, "timeout"),
+        absl::StrCat(FormatDuration(hc.timeout()), " is longer than interval ",
+                     FormatDuration(hc.interval())));
   }
   if (hc.rise() > kMaxRiseFall) {
     errors->Add(Field(p, "rise"),
@@ -634,13 +636,14 @@ void ValidatePool(const v1::BackendPool& pool, const std::string& p,
     if (!maglev) {
       errors->Add(mp, "only for MAGLEV pools");
     } else if (size < kMinMaglevTableSize || size > kMaxMaglevTableSize) {
-      errors->Add(mp, absl::StrCat(size, " must be ", kMinMaglevTableSize,
-                                   "..", kMaxMaglevTableSize));
+      errors->Add(mp, absl::StrCat(size, " must be ", kMinMaglevTableSize, "..",
+                                   kMaxMaglevTableSize));
     } else if (!IsPrime(size)) {
       errors->Add(mp, absl::StrCat(size, " must be a prime (e.g. 65537)"));
     } else if (size <= static_cast<uint32_t>(pool.endpoints_size())) {
-      errors->Add(mp, absl::StrCat(size, " must be larger than the number of "
-                                         "endpoints (",
+      errors->Add(mp, absl::StrCat(size,
+                                   " must be larger than the number of "
+                                   "endpoints (",
                                    pool.endpoints_size(), ")"));
     }
   }
@@ -669,9 +672,9 @@ void ValidatePool(const v1::BackendPool& pool, const std::string& p,
                 DurationRule::kPositive, errors);
   const v1::Keepalive& ka = pool.keepalive();
   if (ka.max_idle_per_core() > kMaxIdlePerCore) {
-    errors->Add(Field(p, "keepalive.max_idle_per_core"),
-                absl::StrCat(ka.max_idle_per_core(), " must be 0..",
-                             kMaxIdlePerCore));
+    errors->Add(
+        Field(p, "keepalive.max_idle_per_core"),
+        absl::StrCat(ka.max_idle_per_core(), " must be 0..", kMaxIdlePerCore));
   }
   CheckDuration(ka.idle_timeout(), Field(p, "keepalive.idle_timeout"),
                 DurationRule::kPositive, errors);
@@ -719,7 +722,8 @@ bool ParseIpv4(absl::string_view text, uint32_t* address) {
   uint32_t value = 0;
   for (absl::string_view part : parts) {
     // Decimal only: "010" would be octal to inet_aton, so it is refused.
-    if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0')) {
+    if (part.empty() || part.size() > 3 ||
+        (part.size() > 1 && part[0] == '0')) {
       return false;
     }
     uint32_t octet = 0;
@@ -785,8 +789,8 @@ std::vector<std::string> PoolReferrers(const v1::Config& config,
     for (const v1::Route& r : t.routes()) {
       for (const v1::WeightedPool& wp : r.action().weighted_pools()) {
         if (wp.pool() == name) {
-          out.push_back(absl::StrCat("route table ", Quote(t.name()),
-                                     " route ", Quote(r.name())));
+          out.push_back(absl::StrCat("route table ", Quote(t.name()), " route ",
+                                     Quote(r.name())));
           break;
         }
       }

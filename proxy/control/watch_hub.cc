@@ -35,11 +35,11 @@ bool WatchHub::Subscription::Push(ConfigChange change, bool initial) {
   absl::MutexLock lock(&mu_);
   if (!closed_.ok()) return false;
   if (queue_.size() >= limit_) {
-    closed_ = absl::ResourceExhaustedError(absl::StrCat(
-        "watch fell more than ", limit_,
-        " changes behind (last delivered version ", delivered_version_,
-        ", now ", change.snapshot->version,
-        "); read the config again and start a new watch"));
+    closed_ = absl::ResourceExhaustedError(
+        absl::StrCat("watch fell more than ", limit_,
+                     " changes behind (last delivered version ",
+                     delivered_version_, ", now ", change.snapshot->version,
+                     "); read the config again and start a new watch"));
     queue_.clear();
     return false;
   }
