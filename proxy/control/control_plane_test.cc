@@ -18,8 +18,8 @@ namespace locus::proxy::control {
 namespace {
 
 namespace v1 = api::v1;
-using ::testing::HasSubstr;
 using testing::BaseConfig;
+using ::testing::HasSubstr;
 using testing::ParseConfigOrDie;
 using Next = WatchHub::Subscription::Next;
 
@@ -157,7 +157,8 @@ TEST_F(ControlPlaneTest, RejectedApplyChangesNothing) {
   bad.mutable_listeners(0)->set_port(81);  // a valid change alongside
   absl::StatusOr<v1::ApplyResponse> r = cp->Apply(ApplyConfig(bad));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), "pools[1].endpoints[0].port: required: 1..65535");
+  EXPECT_EQ(r.status().message(),
+            "pools[1].endpoints[0].port: required: 1..65535");
   EXPECT_EQ(cp->Current()->version, 1u);
   EXPECT_EQ(dp_.published().size(), 2u);
   EXPECT_EQ(Read(state_path_), before);
@@ -211,9 +212,11 @@ pools:
   request.set_merge(true);
   absl::StatusOr<v1::ApplyResponse> r = cp->Apply(request);
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), "pools[0].endpoints[0].port: required: 1..65535");
+  EXPECT_EQ(r.status().message(),
+            "pools[0].endpoints[0].port: required: 1..65535");
 
-  request.mutable_config()->mutable_pools(0)->mutable_endpoints(0)->set_port(80);
+  request.mutable_config()->mutable_pools(0)->mutable_endpoints(0)->set_port(
+      80);
   r = cp->Apply(request);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(cp->Current()->config.pools_size(), 4);

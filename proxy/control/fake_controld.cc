@@ -31,8 +31,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   int cores = absl::GetFlag(FLAGS_fake_cores);
-  control::FakeDataPlane data_plane(cores < 1 ? 1 : static_cast<uint32_t>(cores),
-                                    /*auto_apply=*/true);
+  control::FakeDataPlane data_plane(
+      cores < 1 ? 1 : static_cast<uint32_t>(cores),
+      /*auto_apply=*/true);
   absl::StatusOr<std::unique_ptr<control::ControlPlane>> cp =
       control::ControlPlane::Create(control::ControlPlaneOptionsFromFlags(),
                                     &data_plane);

@@ -106,8 +106,7 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
 }
 
 absl::StatusOr<RunningServer> StartServer(
-    const ServerOptions& options,
-    const std::vector<grpc::Service*>& services) {
+    const ServerOptions& options, const std::vector<grpc::Service*>& services) {
   if (absl::Status s = CheckServerOptions(options); !s.ok()) return s;
 
   std::shared_ptr<grpc::ServerCredentials> credentials;

@@ -55,8 +55,7 @@ inline constexpr char kControlPlaneServiceName[] = "locus.api.v1.ControlPlane";
 // server->GetHealthCheckService()->Shutdown() (NOT_SERVING), the control
 // plane's Shutdown() (ends watches), then server->Shutdown(deadline).
 absl::StatusOr<RunningServer> StartServer(
-    const ServerOptions& options,
-    const std::vector<grpc::Service*>& services);
+    const ServerOptions& options, const std::vector<grpc::Service*>& services);
 
 }  // namespace locus::proxy::control
 

@@ -43,9 +43,9 @@ grpc::Status NotFound(absl::string_view kind, const std::string& name,
 ControlPlaneService::ControlPlaneService(ControlPlane* control_plane)
     : control_plane_(control_plane) {}
 
-grpc::Status ControlPlaneService::GetListener(grpc::ServerContext*,
-                                              const v1::GetRequest* request,
-                                              v1::GetListenerResponse* response) {
+grpc::Status ControlPlaneService::GetListener(
+    grpc::ServerContext*, const v1::GetRequest* request,
+    v1::GetListenerResponse* response) {
   auto current = control_plane_->Current();
   const v1::Listener* l =
       FindByName(current->config.listeners(), request->name());
@@ -93,7 +93,8 @@ grpc::Status ControlPlaneService::GetPool(grpc::ServerContext*,
                                           const v1::GetRequest* request,
                                           v1::GetPoolResponse* response) {
   auto current = control_plane_->Current();
-  const v1::BackendPool* p = FindByName(current->config.pools(), request->name());
+  const v1::BackendPool* p =
+      FindByName(current->config.pools(), request->name());
   if (p == nullptr) {
     return NotFound("pool", request->name(), current->version, "pools");
   }
