@@ -54,14 +54,17 @@ TEST(CliTest, UsageErrorsSayWhatToDo) {
   EXPECT_THAT(message({}), HasSubstr("no command given"));
   EXPECT_THAT(message({"frob"}), HasSubstr("unknown command \"frob\""));
   EXPECT_THAT(message({"get"}), HasSubstr("usage: proxyctl get KIND [NAME]"));
-  EXPECT_THAT(message({"get", "a", "b", "c"}), HasSubstr("usage: proxyctl get"));
+  EXPECT_THAT(message({"get", "a", "b", "c"}),
+              HasSubstr("usage: proxyctl get"));
   EXPECT_THAT(message({"apply"}), HasSubstr("'apply' needs -f FILE"));
   EXPECT_THAT(message({"get", "l", "-o", "xml"}),
               HasSubstr("--output=xml: use table, json or yaml"));
   EXPECT_THAT(message({"get", "l", "--merge"}),
               HasSubstr("flag --merge does not apply to 'get'"));
-  EXPECT_THAT(message({"get", "l", "--bogus"}), HasSubstr("unknown flag --bogus"));
-  EXPECT_THAT(message({"apply", "-f"}), HasSubstr("flag --filename needs a value"));
+  EXPECT_THAT(message({"get", "l", "--bogus"}),
+              HasSubstr("unknown flag --bogus"));
+  EXPECT_THAT(message({"apply", "-f"}),
+              HasSubstr("flag --filename needs a value"));
   EXPECT_THAT(message({"apply", "-f", "x", "--if-version", "latest"}),
               HasSubstr("--if-version=latest: expected a config version"));
   EXPECT_THAT(message({"drain", "web", "--deadline", "soon"}),

@@ -348,9 +348,12 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::Delete(
   }
   const char* kind = KindName(request.kind());
   if (index < 0) {
-    return absl::NotFoundError(absl::StrCat(kind, " \"", request.name(),
-                                            "\" not found at version ",
-                                            current_->version));
+    const char* list = request.kind() == v1::LISTENER      ? "listeners"
+                       : request.kind() == v1::ROUTE_TABLE ? "routes"
+                                                           : "pools";
+    return absl::NotFoundError(absl::StrCat(
+        kind, " \"", request.name(), "\" not found at version ",
+        current_->version, "; `proxyctl get ", list, "` lists them"));
   }
   if (!referrers.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
