@@ -101,6 +101,24 @@ void MergeInto(const google::protobuf::RepeatedPtrField<Message>& from,
   }
 }
 
+// A merge request names each resource once; a repeat would silently
+// replace the first.
+template <typename Message>
+absl::Status CheckUniqueNames(
+    const google::protobuf::RepeatedPtrField<Message>& items,
+    absl::string_view kind) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < items.size(); ++i) {
+    auto [it, inserted] = seen.emplace(items.Get(i).name(), i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kind, "[", i, "].name: \"", items.Get(i).name(),
+                       "\" is already used by ", kind, "[", it->second, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 template <typename Message>
 int FindByName(const google::protobuf::RepeatedPtrField<Message>& items,
                absl::string_view name) {
@@ -250,6 +268,12 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
   switch (request.resource_case()) {
     case v1::ApplyRequest::kConfig:
       if (request.merge()) {
+        for (absl::Status s :
+             {CheckUniqueNames(request.config().listeners(), "listeners"),
+              CheckUniqueNames(request.config().route_tables(), "route_tables"),
+              CheckUniqueNames(request.config().pools(), "pools")}) {
+          if (!s.ok()) return s;
+        }
         candidate = current_->config;
         paths = ExistingPaths(candidate);
         MergeInto(request.config().listeners(), "listeners",

@@ -222,6 +222,14 @@ pools:
   EXPECT_EQ(cp->Current()->config.pools_size(), 4);
   EXPECT_EQ(cp->Current()->config.listeners_size(), 2);
 
+  // A name twice in one merge request is an error, not "last one wins".
+  v1::ApplyRequest twice = request;
+  *twice.mutable_config()->add_pools() = request.config().pools(0);
+  r = cp->Apply(twice);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "pools[1].name: \"extra\" is already used by pools[0]");
+
   v1::ApplyRequest bad;
   bad.mutable_pool()->set_name("x");
   bad.set_merge(true);

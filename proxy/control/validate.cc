@@ -268,9 +268,10 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
   std::map<std::string, int> names;
   // port -> (address, index) of the listeners seen so far.
   std::map<uint32_t, std::vector<std::pair<uint32_t, int>>> ports;
-  std::set<std::string> tables, pools;
+  std::set<std::string> tables;
+  std::map<std::string, const v1::BackendPool*> pools;
   for (const v1::RouteTable& t : config.route_tables()) tables.insert(t.name());
-  for (const v1::BackendPool& p : config.pools()) pools.insert(p.name());
+  for (const v1::BackendPool& p : config.pools()) pools[p.name()] = &p;
 
   for (int i = 0; i < config.listeners_size(); ++i) {
     const v1::Listener& l = config.listeners(i);
@@ -305,10 +306,18 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
                   absl::StrCat("route table ", Quote(l.route_table()),
                                " does not exist"));
     }
-    if (l.protocol() == v1::Listener::TCP && !l.pool().empty() &&
-        !pools.count(l.pool())) {
-      errors->Add(Field(p, "pool"),
-                  absl::StrCat("pool ", Quote(l.pool()), " does not exist"));
+    if (l.protocol() == v1::Listener::TCP && !l.pool().empty()) {
+      auto pool = pools.find(l.pool());
+      if (pool == pools.end()) {
+        errors->Add(Field(p, "pool"),
+                    absl::StrCat("pool ", Quote(l.pool()), " does not exist"));
+      } else if (pool->second->hash_key().has_header()) {
+        errors->Add(Field(p, "pool"),
+                    absl::StrCat("pool ", Quote(l.pool()), " hashes on header ",
+                                 Quote(pool->second->hash_key().header()),
+                                 ", but TCP connections have no headers; set "
+                                 "the pool's hash_key to client_ip"));
+      }
     }
   }
 }

@@ -227,6 +227,15 @@ TEST(ValidateTest, MaglevTableSizeIsABoundedPrime) {
   ExpectError(c, "pools[1].hash_key: only for MAGLEV and RING_HASH pools");
 
   c = BaseConfig();
+  c.mutable_pools(2)->set_lb_policy(v1::BackendPool::RING_HASH);
+  c.mutable_pools(2)->mutable_hash_key()->set_header("x-user");
+  ExpectError(c,
+              "listeners[1].pool: pool \"db\" hashes on header \"x-user\", "
+              "but TCP connections have no headers");
+  c.mutable_pools(2)->mutable_hash_key()->set_client_ip(true);
+  ExpectOk(c);
+
+  c = BaseConfig();
   c.mutable_pools(0)->mutable_hash_key()->set_client_ip(false);
   ExpectError(c, "pools[0].hash_key.client_ip: must be true");
 }

@@ -8,18 +8,24 @@ namespace locus::proxy::control {
 
 WatchHub::Subscription::Next WatchHub::Subscription::Wait(
     absl::Duration timeout, api::v1::WatchEvent* event, absl::Status* closed) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return !queue_.empty() || !closed_.ok();
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  if (!closed_.ok()) {
-    *closed = closed_;
-    return Next::kClosed;
+  Item item;
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return !queue_.empty() || !closed_.ok();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+    if (!closed_.ok()) {
+      *closed = closed_;
+      return Next::kClosed;
+    }
+    if (queue_.empty()) return Next::kTimeout;
+    item = std::move(queue_.front());
+    queue_.pop_front();
+    delivered_version_ = item.change.snapshot->version;
   }
-  if (queue_.empty()) return Next::kTimeout;
-  Item item = std::move(queue_.front());
-  queue_.pop_front();
+  // Built without the lock: copying a large config must not hold up
+  // Publish, which runs inside Apply.
   event->Clear();
   event->set_version(item.change.snapshot->version);
   event->set_initial(item.initial);
@@ -27,7 +33,6 @@ WatchHub::Subscription::Next WatchHub::Subscription::Wait(
     *event->add_changes() = c;
   }
   if (include_config_) *event->mutable_config() = item.change.snapshot->config;
-  delivered_version_ = item.change.snapshot->version;
   return Next::kEvent;
 }
 

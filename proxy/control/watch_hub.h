@@ -51,7 +51,7 @@ class WatchHub {
     absl::Mutex mu_;
     struct Item {
       ConfigChange change;
-      bool initial;
+      bool initial = false;
     };
     std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
     absl::Status closed_ ABSL_GUARDED_BY(mu_);
