@@ -437,6 +437,13 @@ absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
   }
 }
 
+std::string FormatDuration(const google::protobuf::Duration& d) {
+  if (d.nanos() == 0) return absl::StrCat(d.seconds(), "s");
+  std::string frac = absl::StrCat(1000000000 + d.nanos()).substr(1);
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  return absl::StrCat(d.seconds(), ".", frac, "s");
+}
+
 absl::Status ParseText(absl::string_view text, absl::string_view source,
                        google::protobuf::Message* message) {
   message->Clear();

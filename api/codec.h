@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 
 namespace locus::api {
@@ -40,6 +41,9 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
 // The same tree as ToJson, in block-style YAML: strings are quoted only when
 // YAML would read them as something else.
 absl::StatusOr<std::string> ToYaml(const google::protobuf::Message& message);
+
+// A Duration as proto3 JSON spells it: "30s", "1.5s", "0.000001s".
+std::string FormatDuration(const google::protobuf::Duration& d);
 
 // YAML (1.2 core schema: plain `80` is a number, `true` a bool, `~` null,
 // quoted scalars are strings) to compact JSON. One document only.

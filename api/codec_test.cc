@@ -11,6 +11,19 @@ namespace {
 
 using v1::Config;
 
+TEST(CodecTest, FormatsDurationsAsProto3Json) {
+  google::protobuf::Duration d;
+  EXPECT_EQ(FormatDuration(d), "0s");
+  d.set_seconds(30);
+  EXPECT_EQ(FormatDuration(d), "30s");
+  d.set_seconds(1);
+  d.set_nanos(500000000);
+  EXPECT_EQ(FormatDuration(d), "1.5s");
+  d.set_seconds(0);
+  d.set_nanos(1000);
+  EXPECT_EQ(FormatDuration(d), "0.000001s");
+}
+
 TEST(CodecTest, DetectsFormat) {
   EXPECT_EQ(DetectFormat("{}"), TextFormat::kJson);
   EXPECT_EQ(DetectFormat("  \n\t{\"a\":1}"), TextFormat::kJson);

@@ -70,14 +70,6 @@ int ReadConfigFile(const Env& env, v1::Config* config) {
   return kExitOk;
 }
 
-std::string DurationText(const google::protobuf::Duration& d, bool set) {
-  if (!set) return "-";
-  if (d.nanos() == 0) return absl::StrCat(d.seconds(), "s");
-  std::string frac = absl::StrCat(1000000000 + d.nanos()).substr(1);
-  while (!frac.empty() && frac.back() == '0') frac.pop_back();
-  return absl::StrCat(d.seconds(), ".", frac, "s");
-}
-
 std::string TimestampText(const google::protobuf::Timestamp& t, bool set) {
   if (!set) return "-";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "ctl/commands.h"
-#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/client_context.h"
@@ -29,8 +28,6 @@ int PrintMessage(const Env& env, const google::protobuf::Message& message,
 // writes it and returns kExitUsage; kExitOk otherwise.
 int ReadConfigFile(const Env& env, api::v1::Config* config);
 
-// "30s", "1.5s", "0s"; "-" when unset.
-std::string DurationText(const google::protobuf::Duration& d, bool set = true);
 // RFC 3339 in UTC, to the second: "2023-11-14T22:13:20Z"; "-" when unset.
 std::string TimestampText(const google::protobuf::Timestamp& t,
                           bool set = true);

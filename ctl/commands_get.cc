@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "api/codec.h"
+#include "api/resources.h"
 #include "ctl/command_util.h"
 #include "ctl/table.h"
 
@@ -55,7 +56,7 @@ std::string CheckText(const v1::BackendPool& p) {
   const v1::HealthCheck& hc = p.health_check();
   std::string kind =
       hc.has_http() ? absl::StrCat("http ", hc.http().path()) : "tcp";
-  return absl::StrCat(kind, " every ", DurationText(hc.interval()));
+  return absl::StrCat(kind, " every ", api::FormatDuration(hc.interval()));
 }
 
 // Indents every line of `text` by two spaces.
@@ -222,7 +223,7 @@ int GetRoutes(Env& env) {
                     PathText(m),
                     m.methods().empty() ? "*" : absl::StrJoin(m.methods(), ","),
                     absl::StrCat(m.headers_size()), PoolsText(r.action()),
-                    DurationText(r.action().timeout())});
+                    api::FormatDuration(r.action().timeout())});
     }
   }
   env.out << table.Render();
@@ -318,16 +319,6 @@ int GetConfig(Env& env) {
       format == OutputFormat::kTable ? OutputFormat::kYaml : format);
 }
 
-template <typename Message>
-const Message* FindByName(
-    const google::protobuf::RepeatedPtrField<Message>& items,
-    const std::string& name) {
-  for (const Message& m : items) {
-    if (m.name() == name) return &m;
-  }
-  return nullptr;
-}
-
 int NotFound(const Env& env, const char* kind, const std::string& name,
              uint64_t version, const char* plural) {
   env.err << "proxyctl: " << kind << " \"" << name << "\" not found at version "
@@ -367,7 +358,7 @@ int CmdDescribe(Env& env) {
   int code = kExitOk;
   switch (*kind) {
     case Kind::kListener: {
-      const v1::Listener* l = FindByName(config.listeners(), name);
+      const v1::Listener* l = api::FindByName(config.listeners(), name);
       if (l == nullptr) {
         return NotFound(env, "listener", name, config.version(), "listeners");
       }
@@ -389,7 +380,7 @@ int CmdDescribe(Env& env) {
       return kExitOk;
     }
     case Kind::kRouteTable: {
-      const v1::RouteTable* t = FindByName(config.route_tables(), name);
+      const v1::RouteTable* t = api::FindByName(config.route_tables(), name);
       if (t == nullptr) {
         return NotFound(env, "route table", name, config.version(), "routes");
       }
@@ -409,7 +400,7 @@ int CmdDescribe(Env& env) {
       return kExitOk;
     }
     case Kind::kPool: {
-      const v1::BackendPool* p = FindByName(config.pools(), name);
+      const v1::BackendPool* p = api::FindByName(config.pools(), name);
       if (p == nullptr) {
         return NotFound(env, "pool", name, config.version(), "pools");
       }

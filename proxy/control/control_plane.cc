@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/resources.h"
 #include "proxy/control/normalize.h"
 #include "proxy/control/validate.h"
 
@@ -117,15 +118,6 @@ absl::Status CheckUniqueNames(
     }
   }
   return absl::OkStatus();
-}
-
-template <typename Message>
-int FindByName(const google::protobuf::RepeatedPtrField<Message>& items,
-               absl::string_view name) {
-  for (int i = 0; i < items.size(); ++i) {
-    if (items.Get(i).name() == name) return i;
-  }
-  return -1;
 }
 
 v1::EndpointStats::Health ToProto(EndpointHealth health) {
@@ -352,17 +344,17 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::Delete(
   std::vector<std::string> referrers;
   switch (request.kind()) {
     case v1::LISTENER:
-      index = FindByName(candidate.listeners(), request.name());
+      index = api::IndexOfName(candidate.listeners(), request.name());
       if (index >= 0) candidate.mutable_listeners()->DeleteSubrange(index, 1);
       break;
     case v1::ROUTE_TABLE:
-      index = FindByName(candidate.route_tables(), request.name());
+      index = api::IndexOfName(candidate.route_tables(), request.name());
       referrers = RouteTableReferrers(candidate, request.name());
       if (index >= 0)
         candidate.mutable_route_tables()->DeleteSubrange(index, 1);
       break;
     case v1::POOL:
-      index = FindByName(candidate.pools(), request.name());
+      index = api::IndexOfName(candidate.pools(), request.name());
       referrers = PoolReferrers(candidate, request.name());
       if (index >= 0) candidate.mutable_pools()->DeleteSubrange(index, 1);
       break;
@@ -525,7 +517,8 @@ absl::StatusOr<v1::DrainResponse> ControlPlane::Drain(
     return absl::InvalidArgumentError("listener: required");
   }
   absl::MutexLock lock(&mu_);
-  int index = FindByName(current_->config.listeners(), request.listener());
+  int index =
+      api::IndexOfName(current_->config.listeners(), request.listener());
   if (index < 0) {
     return absl::NotFoundError(absl::StrCat(
         "listener \"", request.listener(), "\" not found at version ",

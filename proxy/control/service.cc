@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api/resources.h"
 
 namespace locus::proxy::control {
 namespace {
@@ -15,16 +16,6 @@ grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
-}
-
-template <typename Message>
-const Message* FindByName(
-    const google::protobuf::RepeatedPtrField<Message>& items,
-    const std::string& name) {
-  for (const Message& m : items) {
-    if (m.name() == name) return &m;
-  }
-  return nullptr;
 }
 
 grpc::Status NotFound(absl::string_view kind, const std::string& name,
@@ -48,7 +39,7 @@ grpc::Status ControlPlaneService::GetListener(
     v1::GetListenerResponse* response) {
   auto current = control_plane_->Current();
   const v1::Listener* l =
-      FindByName(current->config.listeners(), request->name());
+      api::FindByName(current->config.listeners(), request->name());
   if (l == nullptr) {
     return NotFound("listener", request->name(), current->version, "listeners");
   }
@@ -71,7 +62,7 @@ grpc::Status ControlPlaneService::GetRouteTable(
     v1::GetRouteTableResponse* response) {
   auto current = control_plane_->Current();
   const v1::RouteTable* t =
-      FindByName(current->config.route_tables(), request->name());
+      api::FindByName(current->config.route_tables(), request->name());
   if (t == nullptr) {
     return NotFound("route table", request->name(), current->version, "routes");
   }
@@ -94,7 +85,7 @@ grpc::Status ControlPlaneService::GetPool(grpc::ServerContext*,
                                           v1::GetPoolResponse* response) {
   auto current = control_plane_->Current();
   const v1::BackendPool* p =
-      FindByName(current->config.pools(), request->name());
+      api::FindByName(current->config.pools(), request->name());
   if (p == nullptr) {
     return NotFound("pool", request->name(), current->version, "pools");
   }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "api/codec.h"
 #include "re2/re2.h"
 
 namespace locus::proxy::control {
@@ -54,13 +55,6 @@ std::string Index(absl::string_view path, absl::string_view field, int i) {
   return absl::StrCat(path, ".", field, "[", i, "]");
 }
 
-std::string FormatDuration(const Duration& d) {
-  if (d.nanos() == 0) return absl::StrCat(d.seconds(), "s");
-  std::string frac = absl::StrCat(1000000000 + d.nanos()).substr(1);
-  while (!frac.empty() && frac.back() == '0') frac.pop_back();
-  return absl::StrCat(d.seconds(), ".", frac, "s");
-}
-
 bool IsZero(const Duration& d) { return d.seconds() == 0 && d.nanos() == 0; }
 
 bool Less(const Duration& a, const Duration& b) {
@@ -77,7 +71,7 @@ void CheckDuration(const Duration& d, absl::string_view path, DurationRule rule,
   } else if (d.nanos() > 999999999) {
     errors->Add(path, "nanos must be 0..999999999");
   } else if (d.seconds() > kMaxDurationSeconds) {
-    errors->Add(path, absl::StrCat(FormatDuration(d), " is longer than ",
+    errors->Add(path, absl::StrCat(api::FormatDuration(d), " is longer than ",
                                    kMaxDurationSeconds, "s (365 days)"));
   } else if (rule == DurationRule::kPositive && IsZero(d)) {
     errors->Add(path, "must be more than 0s");
@@ -467,9 +461,9 @@ void ValidateAction(const v1::RouteAction& a, const std::string& p,
                   DurationRule::kPositive, errors);
     if (!IsZero(a.timeout()) && Less(a.timeout(), r.per_try_timeout())) {
       errors->Add(Field(rp, "per_try_timeout"),
-                  absl::StrCat(FormatDuration(r.per_try_timeout()),
+                  absl::StrCat(api::FormatDuration(r.per_try_timeout()),
                                " is longer than the route timeout ",
-                               FormatDuration(a.timeout())));
+                               api::FormatDuration(a.timeout())));
     }
   }
   if (r.budget_percent() > 100) {
@@ -594,10 +588,10 @@ void ValidateHealthCheck(const v1::HealthCheck& hc, const std::string& p,
   CheckDuration(hc.timeout(), Field(p, "timeout"), DurationRule::kPositive,
                 errors);
   if (Less(hc.interval(), hc.timeout())) {
-    errors->Add(
-        Field(p, "timeout"),
-        absl::StrCat(FormatDuration(hc.timeout()), " is longer than interval ",
-                     FormatDuration(hc.interval())));
+    errors->Add(Field(p, "timeout"),
+                absl::StrCat(api::FormatDuration(hc.timeout()),
+                             " is longer than interval ",
+                             api::FormatDuration(hc.interval())));
   }
   if (hc.rise() > kMaxRiseFall) {
     errors->Add(Field(p, "rise"),
@@ -668,9 +662,9 @@ void ValidatePool(const v1::BackendPool& pool, const std::string& p,
                   DurationRule::kPositive, errors);
     if (Less(od.max_ejection_time(), od.base_ejection_time())) {
       errors->Add(Field(op, "max_ejection_time"),
-                  absl::StrCat(FormatDuration(od.max_ejection_time()),
+                  absl::StrCat(api::FormatDuration(od.max_ejection_time()),
                                " is shorter than base_ejection_time ",
-                               FormatDuration(od.base_ejection_time())));
+                               api::FormatDuration(od.base_ejection_time())));
     }
     if (od.max_ejection_percent() > 100) {
       errors->Add(Field(op, "max_ejection_percent"),
