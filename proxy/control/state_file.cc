@@ -89,11 +89,15 @@ absl::Status WriteAndSync(const std::string& path, absl::string_view data) {
   return absl::OkStatus();
 }
 
-absl::Status SyncDirectoryOf(const std::string& path) {
+std::string DirectoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? std::string(".")
-                          : slash == 0               ? std::string("/")
-                                                     : path.substr(0, slash);
+  return slash == std::string::npos ? std::string(".")
+         : slash == 0               ? std::string("/")
+                                    : path.substr(0, slash);
+}
+
+absl::Status SyncDirectoryOf(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open directory", dir, errno);
   int rc = ::fsync(fd);
@@ -121,6 +125,15 @@ absl::Status LoadOne(const std::string& path, const StateFile::Accept& accept,
 StateFile::StateFile(std::string path) : path_(std::move(path)) {}
 
 absl::StatusOr<StateFile::Loaded> StateFile::Load(const Accept& accept) const {
+  // Fail now rather than at the first apply.
+  const std::string dir = DirectoryOf(path_);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot keep the config in ", path_, ": directory ", dir,
+                     ": ", ErrnoText(errno),
+                     ". Create it (writable by the daemon) or choose "
+                     "another --config_state."));
+  }
   Loaded loaded;
   const bool have_main = Exists(path_);
   const bool have_last_good = Exists(last_good_path());

@@ -9,7 +9,9 @@
 // PATH.last-good is tried; when that one is good the control plane starts
 // from it, the bad file is renamed PATH.corrupt (never deleted), PATH is
 // rewritten from last-good, and Loaded::warnings says all of that. If neither
-// is good, Load fails naming both problems and changes no file.
+// is good, Load fails naming both problems and changes no file. It also
+// fails, before reading anything, when PATH's directory is missing or not
+// writable, so that problem shows at start-up and not at the first apply.
 #ifndef LOCUS_PROXY_CONTROL_STATE_FILE_H_
 #define LOCUS_PROXY_CONTROL_STATE_FILE_H_
 

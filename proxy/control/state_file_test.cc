@@ -189,6 +189,15 @@ TEST_F(StateFileTest, MissingMainFileUsesLastGood) {
   EXPECT_FALSE(Exists(path_ + ".corrupt"));
 }
 
+TEST_F(StateFileTest, MissingDirectoryIsRefusedAtLoad) {
+  StateFile file(dir_ + "/no/such/dir/config.json");
+  absl::StatusOr<StateFile::Loaded> loaded = file.Load(AcceptNamedPools);
+  ASSERT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              HasSubstr("directory " + dir_ +
+                        "/no/such/dir: No such file or directory. Create it"));
+}
+
 TEST_F(StateFileTest, SaveIntoMissingDirectoryFailsCleanly) {
   StateFile file(dir_ + "/no/such/dir/config.json");
   absl::Status status = file.Save(Version(1, "one"));
