@@ -1,7 +1,7 @@
 """Debian 12's system libraries as Bazel targets, flags read from pkg-config.
 
 This is the one place that knows how DPDK, gRPC, Protobuf, Abseil, OpenSSL,
-RE2, GoogleTest and Google Benchmark are found. Everything else depends on
+RE2, yaml-cpp, GoogleTest and Google Benchmark are found. Everything else depends on
 @system//:<name>. The flags are read once per fetch of the repository; after
 a package upgrade run `bazel sync --configure` (or `bazel clean --expunge`).
 """
@@ -31,7 +31,10 @@ _LIBRARIES = {
     "gtest_main": struct(modules = ["gtest_main", "gmock"], extra = []),
     "openssl": struct(modules = ["openssl"], extra = []),
     "protobuf": struct(modules = ["protobuf"], extra = []),
+    # RE2 validates and runs route regexes (linear time, no backtracking).
     "re2": struct(modules = ["re2"], extra = []),
+    # proxyctl and the config store read YAML as well as JSON.
+    "yaml_cpp": struct(modules = ["yaml-cpp"], extra = []),
 }
 
 # pkg-config for libdpdk also names the include directories of libnl3 and

@@ -1,0 +1,80 @@
+// Validation of a whole config before anything changes. Every problem is
+// reported as "path: what is wrong", where path leads into the request the
+// user sent (e.g. "pools[1].endpoints[0].port"), so errors can be found in
+// the file that was applied.
+#ifndef LOCUS_PROXY_CONTROL_VALIDATE_H_
+#define LOCUS_PROXY_CONTROL_VALIDATE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "locus/api/v1/config.pb.h"
+
+namespace locus::proxy::control {
+
+// Limits. Each is tested at the limit and one past it.
+inline constexpr size_t kMaxNameLength = 63;
+inline constexpr int kMaxListeners = 1024;
+inline constexpr int kMaxRouteTables = 1024;
+inline constexpr int kMaxPools = 4096;
+inline constexpr int kMaxRoutesPerTable = 10000;
+inline constexpr int kMaxEndpointsPerPool = 10000;
+inline constexpr int kMaxWeightedPools = 64;
+inline constexpr int kMaxMethods = 16;
+inline constexpr int kMaxHeaderMatches = 32;
+inline constexpr uint32_t kMaxWeight = 10000;
+inline constexpr uint32_t kMaxRetries = 10;
+inline constexpr uint32_t kMinRequestHeaderBytes = 1024;
+inline constexpr uint32_t kMaxRequestHeaderBytes = 1 << 20;
+inline constexpr uint32_t kMinMaglevTableSize = 251;
+inline constexpr uint32_t kMaxMaglevTableSize = 5000011;
+inline constexpr uint32_t kMaxRiseFall = 100;
+inline constexpr uint32_t kMaxIdlePerCore = 10000;
+inline constexpr size_t kMaxRegexLength = 1024;
+// RE2's program size (roughly, instructions): keeps matching cheap.
+inline constexpr int kMaxRegexProgramSize = 2000;
+inline constexpr size_t kMaxHostLength = 253;
+inline constexpr size_t kMaxPathLength = 4096;
+inline constexpr size_t kMaxHeaderValueLength = 8192;
+// Durations above this are rejected as mistakes (and keep arithmetic safe).
+inline constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
+// Only this many problems are listed; the rest are counted.
+inline constexpr size_t kMaxReportedErrors = 20;
+
+// Where each resource of a config came from, for error messages: one path
+// per listener, route table and pool, in the config's order.
+struct ResourcePaths {
+  std::vector<std::string> listeners;
+  std::vector<std::string> route_tables;
+  std::vector<std::string> pools;
+};
+
+// "listeners[i]", "route_tables[i]", "pools[i]", after `prefix` + "." when
+// prefix is not empty.
+ResourcePaths IndexPaths(const api::v1::Config& config,
+                         absl::string_view prefix);
+
+// Checks a config whose defaults are filled in (FillDefaults): every field,
+// uniqueness, listener address clashes and references. OK, or
+// INVALID_ARGUMENT with one line per problem.
+absl::Status ValidateConfig(const api::v1::Config& config,
+                            const ResourcePaths& paths);
+
+// Who refers to pool or route table `name` in `config`, as readable
+// phrases ("listener \"web\"", "route table \"main\" route \"api\"").
+std::vector<std::string> PoolReferrers(const api::v1::Config& config,
+                                       absl::string_view name);
+std::vector<std::string> RouteTableReferrers(const api::v1::Config& config,
+                                             absl::string_view name);
+
+// Helpers shared with tests and the rest of the control plane.
+bool IsDnsLabel(absl::string_view name);
+bool ParseIpv4(absl::string_view text, uint32_t* address);
+bool IsPrime(uint32_t n);
+
+}  // namespace locus::proxy::control
+
+#endif  // LOCUS_PROXY_CONTROL_VALIDATE_H_

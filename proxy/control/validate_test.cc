@@ -1,0 +1,469 @@
+#include "proxy/control/validate.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proxy/control/normalize.h"
+#include "proxy/control/test_configs.h"
+
+namespace locus::proxy::control {
+namespace {
+
+namespace v1 = api::v1;
+using testing::BaseConfig;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+absl::Status Check(v1::Config config) {
+  FillDefaults(&config);
+  return ValidateConfig(config, IndexPaths(config, ""));
+}
+
+void ExpectError(const v1::Config& config, const std::string& needle) {
+  absl::Status status = Check(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << needle;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(needle));
+}
+
+void ExpectOk(const v1::Config& config) {
+  absl::Status status = Check(config);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(ValidateTest, BaseConfigIsValid) { ExpectOk(BaseConfig()); }
+
+TEST(ValidateTest, EmptyConfigIsValid) { ExpectOk(v1::Config()); }
+
+TEST(ValidateTest, EndpointPortNamesFieldPath) {
+  v1::Config c = BaseConfig();
+  c.mutable_pools(1)->mutable_endpoints(0)->set_port(0);
+  ExpectError(c, "pools[1].endpoints[0].port: required: 1..65535");
+  c.mutable_pools(1)->mutable_endpoints(0)->set_port(65536);
+  ExpectError(c, "pools[1].endpoints[0].port: 65536 must be 1..65535");
+  c.mutable_pools(1)->mutable_endpoints(0)->set_port(65535);
+  ExpectOk(c);
+}
+
+TEST(ValidateTest, ReferencesMustExist) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->set_route_table("nope");
+  ExpectError(c,
+              "listeners[0].route_table: route table \"nope\" does not exist");
+
+  c = BaseConfig();
+  c.mutable_listeners(1)->set_pool("gone");
+  ExpectError(c, "listeners[1].pool: pool \"gone\" does not exist");
+
+  c = BaseConfig();
+  c.mutable_route_tables(0)
+      ->mutable_routes(1)
+      ->mutable_action()
+      ->mutable_weighted_pools(0)
+      ->set_pool("gone");
+  ExpectError(c,
+              "route_tables[0].routes[1].action.weighted_pools[0].pool: pool "
+              "\"gone\" does not exist");
+}
+
+TEST(ValidateTest, NamesAreUniqueDnsLabels) {
+  v1::Config c = BaseConfig();
+  c.mutable_pools(2)->set_name("api");
+  ExpectError(c, "pools[2].name: \"api\" is already used by pools[0]");
+
+  c = BaseConfig();
+  c.mutable_listeners(1)->set_name("web");
+  ExpectError(c, "listeners[1].name: \"web\" is already used by listeners[0]");
+
+  c = BaseConfig();
+  c.mutable_route_tables(0)->mutable_routes(1)->set_name("api");
+  ExpectError(c,
+              "route_tables[0].routes[1].name: \"api\" is already used by "
+              "route_tables[0].routes[0]");
+
+  for (const char* bad : {"Web", "-web", "web-", "we_b", "web.1"}) {
+    c = BaseConfig();
+    c.mutable_listeners(0)->set_name(bad);
+    ExpectError(c, absl::StrCat("listeners[0].name: \"", bad,
+                                "\" must be a DNS label"));
+  }
+  c = BaseConfig();
+  c.mutable_listeners(0)->set_name("");
+  ExpectError(c, "listeners[0].name: required");
+
+  c = BaseConfig();
+  c.mutable_listeners(0)->set_name(std::string(kMaxNameLength, 'a'));
+  ExpectOk(c);
+  c.mutable_listeners(0)->set_name(std::string(kMaxNameLength + 1, 'a'));
+  ExpectError(
+      c, "listeners[0].name: \"aaaaaaaaaaaaaaaaaaaa\"... is 64 characters");
+}
+
+TEST(ValidateTest, ListenerAddressesMustNotClash) {
+  v1::Config c = BaseConfig();
+  v1::Listener* l = c.add_listeners();
+  l->set_name("web2");
+  l->set_address("10.0.0.7");
+  l->set_port(80);
+  l->set_route_table("main");
+  ExpectError(c,
+              "listeners[2].port: 10.0.0.7:80 clashes with listeners[0] "
+              "(\"web\" on 0.0.0.0:80)");
+  l->set_port(81);
+  ExpectOk(c);
+  // Two specific addresses may share a port.
+  c.mutable_listeners(1)->set_port(81);
+  c.mutable_listeners(1)->set_address("10.0.0.8");
+  ExpectOk(c);
+  c.mutable_listeners(1)->set_address("10.0.0.7");
+  ExpectError(c, "clashes with listeners[1]");
+}
+
+TEST(ValidateTest, AddressesAreStrictIpv4) {
+  for (const char* bad : {"256.0.0.1", "10.0.0", "010.0.0.1", "10.0.0.1.2",
+                          "10.0.0.x", " 10.0.0.1", "::1"}) {
+    v1::Config c = BaseConfig();
+    c.mutable_listeners(1)->set_address(bad);
+    ExpectError(c, absl::StrCat("listeners[1].address: \"", bad,
+                                "\" is not an IPv4 address"));
+  }
+  v1::Config c = BaseConfig();
+  c.mutable_pools(0)->mutable_endpoints(0)->set_address("backend.local");
+  ExpectError(c,
+              "pools[0].endpoints[0].address: \"backend.local\" is not an "
+              "IPv4 address (a.b.c.d); the data plane resolves no host names");
+  for (const char* bad : {"0.0.0.0", "255.255.255.255", "224.0.0.1"}) {
+    c = BaseConfig();
+    c.mutable_pools(0)->mutable_endpoints(0)->set_address(bad);
+    ExpectError(c, "cannot be a backend");
+  }
+  c = BaseConfig();
+  c.mutable_pools(0)->mutable_endpoints(1)->set_address("10.0.1.1");
+  ExpectError(c,
+              "pools[0].endpoints[1]: 10.0.1.1:8080 is already listed at "
+              "pools[0].endpoints[0]");
+}
+
+TEST(ValidateTest, RegexesMustCompile) {
+  v1::Config c = BaseConfig();
+  c.mutable_route_tables(0)->mutable_routes(0)->mutable_match()->set_regex(
+      "/api/(v1|v2");
+  ExpectError(c,
+              "route_tables[0].routes[0].match.regex: invalid RE2 regex: "
+              "missing ): /api/(v1|v2");
+  c.mutable_route_tables(0)->mutable_routes(0)->mutable_match()->set_regex(
+      "/api/(v1|v2)/.*");
+  ExpectOk(c);
+  // RE2 has no backreferences: it guarantees linear-time matching.
+  c.mutable_route_tables(0)->mutable_routes(0)->mutable_match()->set_regex(
+      "/(a)\\1");
+  ExpectError(c, "invalid RE2 regex");
+
+  c = BaseConfig();
+  c.mutable_route_tables(0)
+      ->mutable_routes(0)
+      ->mutable_match()
+      ->mutable_headers(0)
+      ->set_regex("[");
+  ExpectError(c,
+              "route_tables[0].routes[0].match.headers[0].regex: invalid RE2");
+
+  c = BaseConfig();
+  c.mutable_route_tables(0)->mutable_routes(0)->mutable_match()->set_regex(
+      std::string(kMaxRegexLength + 1, 'a'));
+  ExpectError(c, "characters; at most 1024");
+  c.mutable_route_tables(0)->mutable_routes(0)->mutable_match()->set_regex(
+      "[a-c]{1000}[d-f]{1000}");
+  ExpectError(c, "regex too complex");
+}
+
+TEST(ValidateTest, WeightsAreBoundedAndNotAllZero) {
+  v1::Config c = BaseConfig();
+  v1::RouteAction* action =
+      c.mutable_route_tables(0)->mutable_routes(0)->mutable_action();
+  action->mutable_weighted_pools(0)->set_weight(0);
+  ExpectOk(c);  // shifting traffic: one pool at 0 is fine
+  action->mutable_weighted_pools(1)->set_weight(0);
+  ExpectError(c,
+              "route_tables[0].routes[0].action.weighted_pools: every weight "
+              "is 0");
+  action->mutable_weighted_pools(1)->set_weight(kMaxWeight);
+  ExpectOk(c);
+  action->mutable_weighted_pools(1)->set_weight(kMaxWeight + 1);
+  ExpectError(c, "weighted_pools[1].weight: 10001 must be 0..10000");
+
+  c = BaseConfig();
+  c.mutable_pools(0)->mutable_endpoints(0)->set_weight(kMaxWeight + 1);
+  ExpectError(c, "pools[0].endpoints[0].weight: 10001 must be 0..10000");
+
+  c = BaseConfig();
+  c.mutable_route_tables(0)
+      ->mutable_routes(1)
+      ->mutable_action()
+      ->clear_weighted_pools();
+  ExpectError(c, "route_tables[0].routes[1].action.weighted_pools: required");
+}
+
+TEST(ValidateTest, MaglevTableSizeIsABoundedPrime) {
+  v1::Config c = BaseConfig();
+  v1::BackendPool* pool = c.mutable_pools(0);
+  pool->set_maglev_table_size(65536);
+  ExpectError(c, "pools[0].maglev_table_size: 65536 must be a prime");
+  pool->set_maglev_table_size(kMinMaglevTableSize);  // 251 is prime
+  ExpectOk(c);
+  pool->set_maglev_table_size(241);
+  ExpectError(c, "pools[0].maglev_table_size: 241 must be 251..5000011");
+  pool->set_maglev_table_size(kMaxMaglevTableSize);  // 5000011 is prime
+  ExpectOk(c);
+  pool->set_maglev_table_size(kMaxMaglevTableSize + 1);
+  ExpectError(c, "must be 251..5000011");
+
+  c = BaseConfig();
+  c.mutable_pools(1)->set_maglev_table_size(65537);
+  ExpectError(c, "pools[1].maglev_table_size: only for MAGLEV pools");
+  c = BaseConfig();
+  c.mutable_pools(1)->mutable_hash_key()->set_header("x-user");
+  ExpectError(c, "pools[1].hash_key: only for MAGLEV and RING_HASH pools");
+
+  c = BaseConfig();
+  c.mutable_pools(2)->set_lb_policy(v1::BackendPool::RING_HASH);
+  c.mutable_pools(2)->mutable_hash_key()->set_header("x-user");
+  ExpectError(c,
+              "listeners[1].pool: pool \"db\" hashes on header \"x-user\", "
+              "but TCP connections have no headers");
+  c.mutable_pools(2)->mutable_hash_key()->set_client_ip(true);
+  ExpectOk(c);
+
+  c = BaseConfig();
+  c.mutable_pools(0)->mutable_hash_key()->set_client_ip(false);
+  ExpectError(c, "pools[0].hash_key.client_ip: must be true");
+}
+
+TEST(ValidateTest, DurationsAreNonNegativeAndSane) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->mutable_drain_timeout()->set_seconds(-1);
+  ExpectError(c, "listeners[0].drain_timeout: must not be negative");
+
+  c = BaseConfig();
+  c.mutable_listeners(0)->mutable_drain_timeout()->set_seconds(0);
+  ExpectOk(c);  // close at once
+  c.mutable_listeners(0)->mutable_drain_timeout()->set_seconds(
+      kMaxDurationSeconds);
+  ExpectOk(c);
+  c.mutable_listeners(0)->mutable_drain_timeout()->set_seconds(
+      kMaxDurationSeconds + 1);
+  ExpectError(c, "listeners[0].drain_timeout: 31536001s is longer than");
+
+  c = BaseConfig();
+  c.mutable_pools(2)->mutable_connect_timeout()->set_seconds(0);
+  ExpectError(c, "pools[2].connect_timeout: must be more than 0s");
+
+  c = BaseConfig();
+  c.mutable_pools(0)->mutable_health_check()->mutable_timeout()->set_seconds(
+      10);
+  ExpectError(c,
+              "pools[0].health_check.timeout: 10s is longer than interval 5s");
+
+  c = BaseConfig();
+  v1::RouteAction* action =
+      c.mutable_route_tables(0)->mutable_routes(0)->mutable_action();
+  action->mutable_timeout()->set_seconds(1);
+  ExpectError(c,
+              "route_tables[0].routes[0].action.retry.per_try_timeout: 2s is "
+              "longer than the route timeout 1s");
+  action->mutable_timeout()->set_seconds(0);  // no route limit
+  ExpectOk(c);
+
+  c = BaseConfig();
+  v1::OutlierDetection* od = c.mutable_pools(0)->mutable_outlier_detection();
+  od->mutable_base_ejection_time()->set_seconds(60);
+  od->mutable_max_ejection_time()->set_seconds(30);
+  ExpectError(c,
+              "pools[0].outlier_detection.max_ejection_time: 30s is shorter "
+              "than base_ejection_time 60s");
+}
+
+TEST(ValidateTest, ProtocolDecidesTargetAndLimits) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->set_pool("db");
+  ExpectError(c, "listeners[0].pool: only for TCP listeners");
+
+  c = BaseConfig();
+  c.mutable_listeners(1)->set_route_table("main");
+  ExpectError(c, "listeners[1].route_table: only for HTTP listeners");
+
+  c = BaseConfig();
+  c.mutable_listeners(1)->clear_pool();
+  ExpectError(c, "listeners[1].pool: required for TCP listeners");
+
+  c = BaseConfig();
+  c.mutable_listeners(1)
+      ->mutable_limits()
+      ->mutable_header_timeout()
+      ->set_seconds(5);
+  ExpectError(c, "listeners[1].limits.header_timeout: only for HTTP listeners");
+
+  c = BaseConfig();
+  v1::ListenerLimits* limits = c.mutable_listeners(0)->mutable_limits();
+  limits->set_max_request_header_bytes(kMinRequestHeaderBytes - 1);
+  ExpectError(c,
+              "listeners[0].limits.max_request_header_bytes: 1023 must be "
+              "1024..1048576");
+  limits->set_max_request_header_bytes(kMinRequestHeaderBytes);
+  ExpectOk(c);
+  limits->set_max_request_header_bytes(kMaxRequestHeaderBytes);
+  ExpectOk(c);
+  limits->set_max_request_header_bytes(kMaxRequestHeaderBytes + 1);
+  ExpectError(c, "1048577 must be 1024..1048576");
+
+  c = BaseConfig();
+  c.mutable_listeners(0)->set_protocol(static_cast<v1::Listener::Protocol>(9));
+  ExpectError(c, "listeners[0].protocol: unknown value 9");
+}
+
+TEST(ValidateTest, MatchesAreChecked) {
+  v1::Config c = BaseConfig();
+  v1::RouteMatch* m =
+      c.mutable_route_tables(0)->mutable_routes(0)->mutable_match();
+  m->set_host("example.com:8080");
+  ExpectError(c,
+              "route_tables[0].routes[0].match.host: \"example.com:8080\" "
+              "must be a host name");
+  m->set_host("*.");
+  ExpectError(c, "match.host: \"*.\"");
+  m->set_host("*");  // any host
+  ExpectOk(c);
+  m->set_host("API.Example.com");  // lower-cased by FillDefaults
+  ExpectOk(c);
+
+  m->set_prefix("api");
+  ExpectError(
+      c, "route_tables[0].routes[0].match.prefix: \"api\" must start with '/'");
+  m->set_exact("/a b");
+  ExpectError(c, "match.exact: \"/a b\" must not contain spaces");
+  m->set_exact("/a");
+
+  m->add_methods("GET");
+  ExpectError(
+      c, "route_tables[0].routes[0].match.methods[2]: \"GET\" is listed twice");
+  m->set_methods(2, "GE T");
+  ExpectError(c, "match.methods[2]: \"GE T\" is not an HTTP method token");
+  m->mutable_methods()->RemoveLast();
+
+  m->mutable_headers(0)->set_name("");
+  ExpectError(c, "match.headers[0].name: required");
+  m->mutable_headers(0)->set_name("x-a");
+  m->mutable_headers(0)->set_exact("a\r\nb");
+  ExpectError(c, "match.headers[0].exact: must not contain CR, LF or NUL");
+}
+
+TEST(ValidateTest, RetriesAreBounded) {
+  v1::Config c = BaseConfig();
+  v1::RetryPolicy* r = c.mutable_route_tables(0)
+                           ->mutable_routes(0)
+                           ->mutable_action()
+                           ->mutable_retry();
+  r->set_num_retries(kMaxRetries);
+  ExpectOk(c);
+  r->set_num_retries(kMaxRetries + 1);
+  ExpectError(c, "action.retry.num_retries: 11 must be 0..10");
+  r->set_num_retries(1);
+  r->set_budget_percent(101);
+  ExpectError(c, "action.retry.budget_percent: 101 must be 0..100");
+  r->set_budget_percent(100);
+  r->add_retry_on(v1::RetryPolicy::HTTP_5XX);
+  ExpectError(c, "action.retry.retry_on[2]: HTTP_5XX is listed twice");
+}
+
+TEST(ValidateTest, ReportsEveryProblemUpToACap) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->set_port(0);
+  c.mutable_pools(0)->mutable_endpoints(0)->set_port(0);
+  absl::Status status = Check(c);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("listeners[0].port"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("\npools[0].endpoints[0].port"));
+
+  c = v1::Config();
+  for (int i = 0; i < 25; ++i) c.add_listeners();  // each lacks name and port
+  status = Check(c);
+  std::string message(status.message());
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'),
+            static_cast<long>(kMaxReportedErrors));
+  EXPECT_THAT(message, HasSubstr("... and 55 more problems"));
+}
+
+TEST(ValidateTest, CountsAreBounded) {
+  v1::Config c;
+  v1::RouteTable* t = c.add_route_tables();
+  t->set_name("t");
+  v1::BackendPool* p = c.add_pools();
+  p->set_name("p");
+  for (int i = 0; i < kMaxListeners; ++i) {
+    v1::Listener* l = c.add_listeners();
+    l->set_name(absl::StrCat("l", i));
+    l->set_port(1000 + i);
+    l->set_route_table("t");
+  }
+  ExpectOk(c);
+  v1::Listener* extra = c.add_listeners();
+  extra->set_name("extra");
+  extra->set_port(80);
+  extra->set_route_table("t");
+  ExpectError(c, "listeners: 1025 listeners; at most 1024");
+
+  c = v1::Config();
+  p = c.add_pools();
+  p->set_name("p");
+  for (int i = 0; i < kMaxEndpointsPerPool; ++i) {
+    v1::Endpoint* e = p->add_endpoints();
+    e->set_address(absl::StrCat("10.1.", i / 250, ".", 1 + i % 250));
+    e->set_port(80);
+  }
+  ExpectOk(c);
+  v1::Endpoint* e = p->add_endpoints();
+  e->set_address("10.2.0.1");
+  e->set_port(80);
+  ExpectError(c, "pools[0].endpoints: 10001 endpoints; at most 10000");
+}
+
+TEST(ValidateTest, Helpers) {
+  uint32_t ip = 0;
+  EXPECT_TRUE(ParseIpv4("10.1.2.3", &ip));
+  EXPECT_EQ(ip, 0x0a010203u);
+  EXPECT_TRUE(ParseIpv4("0.0.0.0", &ip));
+  EXPECT_EQ(ip, 0u);
+  EXPECT_TRUE(ParseIpv4("255.255.255.255", &ip));
+  EXPECT_FALSE(ParseIpv4("", &ip));
+  EXPECT_FALSE(ParseIpv4("1.2.3.", &ip));
+  EXPECT_FALSE(ParseIpv4("1.2.3.0004", &ip));
+
+  EXPECT_TRUE(IsPrime(2));
+  EXPECT_TRUE(IsPrime(65537));
+  EXPECT_TRUE(IsPrime(5000011));
+  EXPECT_FALSE(IsPrime(1));
+  EXPECT_FALSE(IsPrime(65536));
+  EXPECT_FALSE(IsPrime(251 * 251));
+
+  EXPECT_TRUE(IsDnsLabel("a"));
+  EXPECT_TRUE(IsDnsLabel("web-1"));
+  EXPECT_FALSE(IsDnsLabel(""));
+  EXPECT_FALSE(IsDnsLabel("Web"));
+}
+
+TEST(ValidateTest, ReferrersAreNamed) {
+  v1::Config c = BaseConfig();
+  FillDefaults(&c);
+  EXPECT_THAT(PoolReferrers(c, "api"),
+              ::testing::ElementsAre("route table \"main\" route \"api\"",
+                                     "route table \"main\" route \"default\""));
+  EXPECT_THAT(PoolReferrers(c, "db"),
+              ::testing::ElementsAre("listener \"tcp-in\""));
+  EXPECT_THAT(RouteTableReferrers(c, "main"),
+              ::testing::ElementsAre("listener \"web\""));
+  EXPECT_TRUE(PoolReferrers(c, "nothing").empty());
+}
+
+}  // namespace
+}  // namespace locus::proxy::control
