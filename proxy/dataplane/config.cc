@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace locus::proxy::dataplane {
 
@@ -9,6 +10,26 @@ int32_t CompiledConfig::PoolIndex(std::string_view name) const {
   auto it = pool_index.find(absl::string_view(name.data(), name.size()));
   return it == pool_index.end() ? -1 : static_cast<int32_t>(it->second);
 }
+
+int32_t CompiledConfig::TableIndex(std::string_view name) const {
+  auto it = table_index.find(absl::string_view(name.data(), name.size()));
+  return it == table_index.end() ? -1 : it->second;
+}
+
+namespace {
+
+// Pool ids are stable per name for the life of the process, so that health
+// reports and snapshots keep finding their pool across config versions.
+uint32_t PoolId(const std::string& name) {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::flat_hash_map<std::string, uint32_t>* ids = nullptr;
+  absl::MutexLock lock(&mu);
+  if (ids == nullptr) ids = new absl::flat_hash_map<std::string, uint32_t>();
+  auto [it, inserted] = ids->emplace(name, static_cast<uint32_t>(ids->size() + 1));
+  return it->second;
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneConfig& config,
                                                               uint64_t version,
@@ -24,6 +45,7 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
       return absl::InvalidArgumentError(absl::StrCat(path, ".name: duplicate pool '", pool.name, "'"));
     }
     CompiledPool compiled;
+    compiled.id = PoolId(pool.name);
     compiled.config = pool;
     if (i < config.upstream.size()) compiled.upstream = config.upstream[i];
     absl::StatusOr<std::shared_ptr<const lb::PoolSnapshot>> snapshot = lb::PoolSnapshot::Build(
@@ -35,7 +57,7 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
     out->pool_index[pool.name] = static_cast<uint32_t>(out->pools.size());
     out->pools.push_back(std::move(compiled));
   }
-  absl::flat_hash_map<std::string, int32_t> table_index;
+  absl::flat_hash_map<std::string, int32_t>& table_index = out->table_index;
   for (size_t t = 0; t < config.route_tables.size(); ++t) {
     const route::RouteTableConfig& table = config.route_tables[t];
     std::vector<std::shared_ptr<const route::CompiledRouteTable>> per_shard;
@@ -97,6 +119,9 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
     }
     out->listeners.push_back(std::move(compiled));
   }
+  std::vector<uint16_t> ports;
+  for (const CompiledListener& l : out->listeners) ports.push_back(l.config.port);
+  out->listener_ports = steer::ListenerPortSet::Create(ports);
   return std::shared_ptr<const CompiledConfig>(std::move(out));
 }
 

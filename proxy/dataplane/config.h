@@ -19,6 +19,7 @@
 #include "proxy/route/config.h"
 #include "proxy/route/route_table.h"
 #include "stack/base/time.h"
+#include "stack/steer/listener_ports.h"
 #include "stack/wire/addresses.h"
 
 namespace locus::proxy::dataplane {
@@ -72,6 +73,7 @@ struct CompiledListener {
 };
 
 struct CompiledPool {
+  uint32_t id = 0;  // stable across versions for the same name
   lb::BackendPoolConfig config;
   UpstreamSettings upstream;
   // All endpoints usable: the health owner publishes narrower snapshots.
@@ -86,9 +88,14 @@ struct CompiledConfig {
   std::vector<std::vector<std::shared_ptr<const route::CompiledRouteTable>>> route_tables;
   std::vector<CompiledPool> pools;
   absl::flat_hash_map<std::string, uint32_t> pool_index;
+  absl::flat_hash_map<std::string, int32_t> table_index;
+  // Every port a listener uses: steering treats their segments as passive.
+  std::shared_ptr<const steer::ListenerPortSet> listener_ports;
 
   // The pool a route names, or -1.
   int32_t PoolIndex(std::string_view name) const;
+  // The route table of that name, or -1.
+  int32_t TableIndex(std::string_view name) const;
 };
 
 // Validates and compiles. The error names the offending field path.

@@ -39,6 +39,7 @@ struct ShardLoopStats {
 };
 
 class Dispatcher;
+class SteeredPorts;
 
 class Shard {
  public:
@@ -55,12 +56,16 @@ class Shard {
   core::Stack& stack() { return stack_; }
   tcp::TcpLayer& tcp() { return stack_.tcp(); }
   Dispatcher* dispatcher() { return dispatcher_; }
+  // The local-port allocator of this shard's active opens (may be null).
+  SteeredPorts* ports() { return ports_; }
+  void set_ports(SteeredPorts* ports) { ports_ = ports; }
   const ShardLoopStats& loop_stats() const { return loop_stats_; }
 
  private:
   unsigned index_;
   core::Stack& stack_;
   Dispatcher* dispatcher_;
+  SteeredPorts* ports_ = nullptr;
   std::vector<tcp::EventRecord> events_;
   ShardLoopStats loop_stats_;
 };

@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Create(link::Link& link,
       dispatcher->set_listeners(group->listeners_.get());
     }
     group->shards_.push_back(std::make_unique<Shard>(i, *group->stacks_.back(), dispatcher));
+    group->shards_.back()->set_ports(group->ports_.back().get());
   }
   return group;
 }

@@ -1,0 +1,233 @@
+#include "proxy/dataplane/from_proto.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace locus::proxy::dataplane {
+
+namespace {
+
+Duration FromProtoDuration(const google::protobuf::Duration& d, Duration fallback) {
+  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
+  return Duration::Nanos(d.seconds() * 1000000000 + d.nanos());
+}
+
+absl::StatusOr<wire::Ipv4Address> Address(const std::string& text, const std::string& path) {
+  if (text.empty()) return wire::Ipv4Address::Any();
+  std::optional<wire::Ipv4Address> a = wire::Ipv4Address::Parse(text);
+  if (!a.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": '", text, "' is not an IPv4 address"));
+  }
+  return *a;
+}
+
+absl::StatusOr<lb::BackendPoolConfig> Pool(const api::v1::BackendPool& p, size_t index,
+                                           UpstreamSettings* upstream) {
+  std::string path = absl::StrCat("pools[", index, "]");
+  lb::BackendPoolConfig pool;
+  pool.name = p.name();
+  for (int i = 0; i < p.endpoints_size(); ++i) {
+    const api::v1::Endpoint& e = p.endpoints(i);
+    absl::StatusOr<wire::Ipv4Address> ip =
+        Address(e.address(), absl::StrCat(path, ".endpoints[", i, "].address"));
+    if (!ip.ok()) return ip.status();
+    lb::EndpointConfig endpoint;
+    endpoint.ip = *ip;
+    endpoint.port = static_cast<uint16_t>(e.port());
+    endpoint.weight = e.has_weight() ? e.weight() : 1;
+    endpoint.max_connections = e.max_connections();
+    pool.endpoints.push_back(endpoint);
+  }
+  switch (p.lb_policy()) {
+    case api::v1::BackendPool::LEAST_CONNECTIONS:
+      pool.lb_policy = lb::LbPolicy::kLeastConnections;
+      break;
+    case api::v1::BackendPool::POWER_OF_TWO:
+      pool.lb_policy = lb::LbPolicy::kPowerOfTwo;
+      break;
+    case api::v1::BackendPool::RANDOM:
+      pool.lb_policy = lb::LbPolicy::kRandom;
+      break;
+    case api::v1::BackendPool::MAGLEV:
+      pool.lb_policy = lb::LbPolicy::kMaglev;
+      break;
+    case api::v1::BackendPool::RING_HASH:
+      pool.lb_policy = lb::LbPolicy::kRingHash;
+      break;
+    default:
+      pool.lb_policy = lb::LbPolicy::kRoundRobin;
+      break;
+  }
+  if (p.hash_key().has_header()) {
+    pool.hash_key.source = lb::HashKeyConfig::Source::kHeader;
+    pool.hash_key.header_name = p.hash_key().header();
+  }
+  if (p.has_maglev_table_size()) pool.maglev_table_size = p.maglev_table_size();
+  if (p.has_health_check()) {
+    const api::v1::HealthCheck& h = p.health_check();
+    health::HealthCheckConfig check;
+    check.kind = h.has_http() ? health::CheckKind::kHttp : health::CheckKind::kTcp;
+    if (h.has_http()) {
+      check.path = h.http().path().empty() ? "/" : h.http().path();
+      check.host = h.http().host();
+      if (h.http().expected_statuses_size() > 0) {
+        // A range covering every listed status (the health checker checks
+        // ranges).
+        auto [lo, hi] = std::minmax_element(h.http().expected_statuses().begin(),
+                                            h.http().expected_statuses().end());
+        check.expected_status.min = static_cast<int>(*lo);
+        check.expected_status.max = static_cast<int>(*hi);
+      }
+    }
+    check.interval = FromProtoDuration(h.interval(), check.interval);
+    check.timeout = FromProtoDuration(h.timeout(), check.timeout);
+    if (h.rise() != 0) check.rise = h.rise();
+    if (h.fall() != 0) check.fall = h.fall();
+    pool.health_check = check;
+  }
+  if (p.has_outlier_detection()) {
+    const api::v1::OutlierDetection& o = p.outlier_detection();
+    health::OutlierDetectionConfig od;
+    if (o.has_consecutive_5xx()) od.consecutive_5xx = o.consecutive_5xx();
+    if (o.has_consecutive_connect_failures()) {
+      od.consecutive_connect_failures = o.consecutive_connect_failures();
+    }
+    od.base_ejection_time = FromProtoDuration(o.base_ejection_time(), od.base_ejection_time);
+    od.max_ejection_time = FromProtoDuration(o.max_ejection_time(), od.max_ejection_time);
+    if (o.has_max_ejection_percent()) od.max_ejection_percent = o.max_ejection_percent();
+    pool.outlier_detection = od;
+  }
+  upstream->connect_timeout = FromProtoDuration(p.connect_timeout(), upstream->connect_timeout);
+  if (p.keepalive().has_max_idle_per_core()) {
+    upstream->max_idle_per_core = p.keepalive().max_idle_per_core();
+  }
+  upstream->keepalive_idle_timeout =
+      FromProtoDuration(p.keepalive().idle_timeout(), upstream->keepalive_idle_timeout);
+  return pool;
+}
+
+route::RouteTableConfig Table(const api::v1::RouteTable& t) {
+  route::RouteTableConfig table;
+  table.name = t.name();
+  for (const api::v1::Route& r : t.routes()) {
+    route::RouteConfig route;
+    route.name = r.name();
+    const api::v1::RouteMatch& m = r.match();
+    route.match.host = m.host();
+    switch (m.path_case()) {
+      case api::v1::RouteMatch::kExact:
+        route.match.path = {route::PathMatch::Kind::kExact, m.exact()};
+        break;
+      case api::v1::RouteMatch::kRegex:
+        route.match.path = {route::PathMatch::Kind::kRegex, m.regex()};
+        break;
+      case api::v1::RouteMatch::kPrefix:
+        route.match.path = {route::PathMatch::Kind::kPrefix, m.prefix()};
+        break;
+      default:
+        route.match.path = {route::PathMatch::Kind::kPrefix, "/"};
+        break;
+    }
+    for (const std::string& method : m.methods()) route.match.methods.push_back(method);
+    for (const api::v1::HeaderMatch& h : m.headers()) {
+      route::HeaderMatch header;
+      header.name = h.name();
+      switch (h.match_case()) {
+        case api::v1::HeaderMatch::kRegex:
+          header.kind = route::HeaderMatch::Kind::kRegex;
+          header.value = h.regex();
+          break;
+        case api::v1::HeaderMatch::kPresent:
+          header.kind = route::HeaderMatch::Kind::kPresent;
+          break;
+        default:
+          header.kind = route::HeaderMatch::Kind::kExact;
+          header.value = h.exact();
+          break;
+      }
+      route.match.headers.push_back(header);
+    }
+    const api::v1::RouteAction& a = r.action();
+    for (const api::v1::WeightedPool& w : a.weighted_pools()) {
+      route.action.clusters.push_back({w.pool(), w.has_weight() ? w.weight() : 1});
+    }
+    route.action.timeout = FromProtoDuration(a.timeout(), route.action.timeout);
+    if (a.has_retry()) {
+      const api::v1::RetryPolicy& rp = a.retry();
+      route.action.retry.retry_on_connect_failure = false;
+      route.action.retry.retry_on_5xx = false;
+      for (int on : rp.retry_on()) {
+        if (on == api::v1::RetryPolicy::CONNECT_FAILURE) {
+          route.action.retry.retry_on_connect_failure = true;
+        }
+        if (on == api::v1::RetryPolicy::HTTP_5XX) route.action.retry.retry_on_5xx = true;
+      }
+      if (rp.has_num_retries()) route.action.retry.num_retries = rp.num_retries();
+      route.action.retry.per_try_timeout =
+          FromProtoDuration(rp.per_try_timeout(), Duration::Zero());
+      if (rp.has_budget_percent()) route.action.retry.budget_percent = rp.budget_percent();
+    }
+    table.routes.push_back(std::move(route));
+  }
+  return table;
+}
+
+}  // namespace
+
+absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
+  DataPlaneConfig out;
+  for (int i = 0; i < config.pools_size(); ++i) {
+    UpstreamSettings upstream;
+    absl::StatusOr<lb::BackendPoolConfig> pool = Pool(config.pools(i), i, &upstream);
+    if (!pool.ok()) return pool.status();
+    out.pools.push_back(std::move(*pool));
+    out.upstream.push_back(upstream);
+  }
+  for (const api::v1::RouteTable& t : config.route_tables()) out.route_tables.push_back(Table(t));
+  for (int i = 0; i < config.listeners_size(); ++i) {
+    const api::v1::Listener& l = config.listeners(i);
+    std::string path = absl::StrCat("listeners[", i, "]");
+    ListenerConfig listener;
+    listener.name = l.name();
+    absl::StatusOr<wire::Ipv4Address> address = Address(l.address(), path + ".address");
+    if (!address.ok()) return address.status();
+    listener.address = *address;
+    if (l.port() == 0 || l.port() > 65535) {
+      return absl::InvalidArgumentError(path + ".port: must be 1..65535");
+    }
+    listener.port = static_cast<uint16_t>(l.port());
+    listener.protocol = l.protocol() == api::v1::Listener::TCP ? ListenerProtocol::kTcp
+                                                              : ListenerProtocol::kHttp;
+    listener.route_table = l.route_table();
+    listener.pool = l.pool();
+    const api::v1::ListenerLimits& lim = l.limits();
+    listener.limits.max_connections = lim.max_connections();
+    listener.limits.idle_timeout = FromProtoDuration(lim.idle_timeout(), listener.limits.idle_timeout);
+    listener.limits.header_timeout =
+        FromProtoDuration(lim.header_timeout(), listener.limits.header_timeout);
+    listener.limits.request_timeout =
+        FromProtoDuration(lim.request_timeout(), listener.limits.request_timeout);
+    if (lim.max_request_header_bytes() != 0) {
+      listener.limits.max_request_header_bytes = lim.max_request_header_bytes();
+    }
+    if (lim.max_request_body_bytes() != 0) {
+      listener.limits.max_request_body_bytes = lim.max_request_body_bytes();
+    }
+    switch (l.proxy_protocol()) {
+      case api::v1::Listener::V1:
+        listener.proxy_protocol = ProxyProtocolVersion::kV1;
+        break;
+      case api::v1::Listener::V2:
+        listener.proxy_protocol = ProxyProtocolVersion::kV2;
+        break;
+      default:
+        break;
+    }
+    listener.drain_timeout = FromProtoDuration(l.drain_timeout(), listener.drain_timeout);
+    out.listeners.push_back(std::move(listener));
+  }
+  return out;
+}
+
+}  // namespace locus::proxy::dataplane
