@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "proxy/dataplane/upstream.h"
 #include "proxy/http/canned.h"
 #include "proxy/http/http_error.h"
@@ -65,6 +66,7 @@ HttpSession::HttpSession(ProxyShard& shard, ListenerRuntime& listener, tcp::Tcb*
   down_->set_nodelay(true);
   client_ip_ = down_->tuple().remote_ip.value();
   client_address_ = down_->tuple().remote_ip.ToString();
+  client_port_ = down_->tuple().remote_port;
   ++listener_.sessions;
   listener_.live.insert(this);
   if (listener_.gauge != nullptr) Bump(listener_.gauge->active);
@@ -439,6 +441,7 @@ bool HttpSession::Dispatch(Instant now) {
     return false;
   }
   up_->count_request();
+  last_endpoint_ = up_->endpoint();
   if (EndpointCounters* c = up_->endpoint_counters()) Bump(c->requests);
   upstream_start_ = now;
   response_parser_.Reset();
@@ -675,6 +678,7 @@ void HttpSession::ResetRequest() {
   flag_ = Flag::kNone;
   request_bytes_in_ = 0;
   response_bytes_out_ = 0;
+  last_endpoint_ = lb::EndpointKey{};
 }
 
 void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, Instant now) {
@@ -694,11 +698,14 @@ void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, I
               (status == 404 || status == 502 || status == 503 || status == 504);
   if (!request_complete_) keep = false;
   keep_alive_ = keep;
-  std::string body = absl::StrCat(status, " ", StatusText(status), "\n", reason, "\n");
-  std::string response =
-      absl::StrCat("HTTP/1.1 ", status, " ", StatusText(status),
-                   "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ", body.size(),
-                   keep ? "\r\n" : "\r\nConnection: close\r\n", "Via: 1.1 locus\r\n\r\n");
+  std::string body = std::to_string(status);
+  body.append(" ").append(StatusText(status)).append("\n").append(reason).append("\n");
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " ";
+  response.append(StatusText(status));
+  response.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+  response.append(std::to_string(body.size()));
+  response.append(keep ? "\r\n" : "\r\nConnection: close\r\n");
+  response.append("Via: 1.1 locus\r\n\r\n");
   if (expectation_.method != http::Method::kHead) response += body;
   WriteDown(response);
   response_started_ = true;
@@ -852,14 +859,16 @@ void HttpSession::LogRequest(Instant now) {
   accesslog::AccessLogBuffer* log = shard_.access_log();
   if (log == nullptr) return;
   static constexpr std::string_view kFlags[] = {
-      "-", "upstream_connect_failure", "upstream_reset", "upstream_timeout",
-      "no_healthy_upstream", "no_route", "bad_request", "bad_response", "downstream_reset",
-      "request_timeout"};
+      accesslog::kFlagNone,          accesslog::kFlagUpstreamConnectFailure,
+      accesslog::kFlagUpstreamReset, accesslog::kFlagUpstreamTimeout,
+      accesslog::kFlagNoHealthyUpstream, accesslog::kFlagNoRoute,
+      accesslog::kFlagBadRequest,    "bad_response",
+      accesslog::kFlagDownstreamReset, "request_timeout"};
+  Duration elapsed = now - request_start_;
   accesslog::AccessLogRecord r;
-  r.start_time = absl::Now() - absl::Nanoseconds((now - request_start_).nanos());
+  r.start_unix_micros = absl::ToUnixMicros(absl::Now()) - elapsed.micros();
   r.shard = shard_.index();
-  r.client_address = client_address_;
-  r.client_port = down_ != nullptr ? down_->tuple().remote_port : 0;
+  r.client = {wire::Ipv4Address(client_ip_), client_port_};
   r.listener = listener_.name;
   r.method = method_text_;
   r.authority = host_;
@@ -869,14 +878,17 @@ void HttpSession::LogRequest(Instant now) {
   r.response_flags = kFlags[static_cast<size_t>(flag_)];
   r.bytes_received = request_bytes_in_;
   r.bytes_sent = response_bytes_out_;
-  r.duration = absl::Nanoseconds((now - request_start_).nanos());
-  r.route = route_ != nullptr ? std::string_view(route_->name()) : std::string_view();
-  r.upstream_pool = pool_ != nullptr ? std::string_view(pool_->name) : std::string_view();
+  r.duration = elapsed;
+  if (pool_ != nullptr) r.upstream_pool = pool_->name;
+  if (last_endpoint_.port != 0) {
+    r.upstream_endpoint = accesslog::Endpoint{last_endpoint_.ip, last_endpoint_.port};
+  }
+  if (route_ != nullptr) r.route = route_->name();
   r.retries = retries_;
   r.user_agent = user_agent_;
   r.x_forwarded_for = forwarded_for_;
   r.request_id = request_id_;
-  log->Append(r, now);
+  log->Log(r, now);
 }
 
 }  // namespace locus::proxy::dataplane

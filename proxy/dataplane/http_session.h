@@ -83,6 +83,8 @@ class HttpSession final : public ConnHandler,
   State state_ = State::kIdle;
   std::string client_address_;
   uint32_t client_ip_ = 0;
+  uint16_t client_port_ = 0;
+  lb::EndpointKey last_endpoint_;
 
   http::RequestParser request_parser_;
   std::string in_;        // client bytes the request parser has not consumed

@@ -12,7 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "proxy/accesslog/access_log.h"
+#include "proxy/accesslog/buffer.h"
 #include "proxy/dataplane/config.h"
 #include "proxy/dataplane/counters.h"
 #include "proxy/dataplane/mailbox.h"
