@@ -102,6 +102,7 @@ void Tcb::StartPassive(const Handshake& hs, Instant now) {
   snd_wl2_ = snd_una_;
   OnEstablished();
   if (hs.rtt > Duration::Zero()) rtt_.AddSample(hs.rtt, RttSampleKind::kTimedSegment);
+  if (hs.synack_retransmitted) OnHandshakeRetransmitted();
   SetState(TcpState::kEstablished);
 }
 
@@ -109,6 +110,14 @@ void Tcb::OnEstablished() {
   const TcpConfig& config = layer_.config();
   cc_.Reset(config.congestion, EffectiveMss(), config.initial_window_segments);
   if (sack_enabled_) sack_.Reset(snd_una_, EffectiveMss());
+}
+
+void Tcb::OnHandshakeRetransmitted() {
+  // RFC 5681 §3.1 (and RFC 6928 §2): after a lost SYN or SYN-ACK the
+  // initial window MUST be one segment. RFC 6298 §5.7: without an RTT
+  // sample from the handshake, data transfer starts with a 3 s RTO.
+  cc_->OnHandshakeRetransmitted();
+  rtt_.ApplySynTimeoutFallback();
 }
 
 void Tcb::SetState(TcpState s) { state_ = s; }

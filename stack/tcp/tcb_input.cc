@@ -38,6 +38,16 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   }
   TcpCounters& counters = layer_.mutable_counters();
 
+  // Simultaneous open (RFC 9293 §3.5 Figure 8, line 6): the peer's SYN,ACK
+  // in SYN-RECEIVED acknowledges our SYN, and its SYN is the one we already
+  // hold. Taken as the ACK it carries, as Linux does (its exception to RFC
+  // 5961 §4.2); the sequence check would otherwise find the SYN old.
+  if (state_ == TcpState::kSynReceived && seg.syn() && seg.has_ack() && !seg.rst() &&
+      seg.seq == irs_ && snd_una_ < seg.ack && seg.ack <= snd_max_) {
+    seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kSyn);
+    seg.seq = seg.seq + 1;
+  }
+
   // RFC 7323 §5.3 R1: PAWS, before the sequence number check.
   if (ts_enabled_ && seg.options.timestamps.has_value() && !seg.rst() &&
       TsBefore(seg.options.timestamps->value, ts_recent_) &&
@@ -232,6 +242,7 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
     TakeRtt(seg, seg.ack, now);
     snd_una_ = seg.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    bool syn_retransmitted = retransmits_ > 0;
     retransmits_ = 0;
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     snd_wnd_ = seg.window;
@@ -242,6 +253,7 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
     SetState(TcpState::kEstablished);
     ++layer_.mutable_counters().active_opens;
     OnEstablished();
+    if (syn_retransmitted) OnHandshakeRetransmitted();
     Notify(kEventConnected);
     if (fin_queued_) SetState(TcpState::kFinWait1);  // Shutdown() while connecting
     ack_now_ = true;
@@ -263,7 +275,9 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
   snd_wl1_ = seg.seq;
   DropPacket(seg);
   SetState(TcpState::kSynReceived);
-  snd_nxt_ = iss_;
+  // SND.NXT stays ISS+1: our SYN is resent, not unsent, and an ACK from
+  // SYN-RECEIVED must carry <SEQ=SND.NXT> or two such ends ACK each other
+  // forever (each finds the other's SEQ=ISS unacceptable).
   SendSegment(iss_, wire::TcpFlags::kSyn | wire::TcpFlags::kAck, 0, now, /*retransmission=*/true);
   ArmRetransmitTimer(now);
 }

@@ -557,6 +557,7 @@ void TcpLayer::InputRequestSock(RequestSock& req, Segment& seg, Instant now) {
   hs.syn_window = req.syn_window;
   hs.our_window = req.our_window;
   if (req.retransmits == 0) hs.rtt = now - req.synack_sent;  // Karn
+  hs.synack_retransmitted = req.retransmits > 0;
   Listener& listener = *req.listener;
   FourTuple tuple = req.tuple;
   if (listener.layer_ == nullptr) {

@@ -147,6 +147,26 @@ void TcpScript::ExpectNothing() {
   }
 }
 
+std::optional<Sent> TcpScript::AdvanceUntilSent(Duration limit) {
+  Instant end = now_ + limit;
+  while (sent_.empty() && now_ < end) Advance(Duration::Millis(1));
+  return Next();
+}
+
+size_t TcpScript::Write(Tcb* tcb, std::string_view data) {
+  size_t n = tcb->Write({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+  Flush();
+  return n;
+}
+
+std::string TcpScript::ReadAll(Tcb* tcb) {
+  std::string out;
+  uint8_t buf[4096];
+  while (size_t n = tcb->Read(buf)) out.append(reinterpret_cast<const char*>(buf), n);
+  Flush();
+  return out;
+}
+
 std::vector<EventRecord> TcpScript::TakeEvents() {
   layer_->TakeEvents(events_);
   std::vector<EventRecord> out;

@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stack/base/time.h"
@@ -115,6 +116,18 @@ class TcpScript final : public SegmentTransmitter {
   // Active open to completion: our SYN, the peer's SYN-ACK, our ACK.
   Tcb* ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,
                          uint32_t* our_iss, uint16_t local_port = 50000);
+
+  // Moves time forward 1 ms at a time until we send something or `limit`
+  // has passed; returns the segment (its `at` says when) or nullopt.
+  std::optional<Sent> AdvanceUntilSent(Duration limit);
+
+  // Application helpers: Write() a string and flush; Read() everything.
+  size_t Write(Tcb* tcb, std::string_view data);
+  std::string ReadAll(Tcb* tcb);
+
+  // Timestamps for the peer's next segment: TSval one above the last one
+  // the peer used, TSecr echoing what we last sent.
+  wire::TcpOptions TsNext() { return Ts(peer_tsval_ + 1); }
 
   // The most recent TSval we sent (for echoing) and the one the peer uses.
   uint32_t last_tsval() const { return last_tsval_; }
