@@ -131,12 +131,17 @@ size_t Tcb::Read(std::span<uint8_t> out) {
 void Tcb::Consume(size_t n) {
   if (n > 0) rcv_buf_.Consume(std::min(n, rcv_buf_.size()));
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): announce the reopened
-  // window only once it grew by min(half the buffer, one MSS).
+  // window only once it grew by min(half the buffer, one MSS). And, as
+  // Linux's tcp_cleanup_rbuf, only when the window the peer knows has
+  // fallen to half the maximum and would at least double: otherwise every
+  // read would cost a pure ACK and defeat delayed ACKs, while the next
+  // ACK carries the update anyway.
   if (state_ == TcpState::kClosed || peer_fin_received_) return;
   uint32_t advertised = static_cast<uint32_t>(std::max<int32_t>(rcv_adv_ - rcv_nxt_, 0));
   uint32_t free_space = ReceiveWindow();
-  uint32_t threshold = std::min<uint32_t>(layer_.config().receive_buffer / 2, snd_mss_);
-  if (free_space >= advertised + threshold) {
+  uint32_t max_window = std::min<uint32_t>(layer_.config().receive_buffer, 65535u << rcv_wscale_);
+  if (advertised <= max_window / 2 && free_space >= 2 * uint64_t{advertised} &&
+      free_space >= advertised + ReceiveSwsThreshold()) {
     ack_now_ = true;
     ScheduleOutput();
   }

@@ -165,6 +165,7 @@ class Tcb final : public timer::TimerHandler {
   void SendRst(wire::SeqNum seq);
   uint32_t SendWindowAvailable() const;
   uint32_t ReceiveWindow() const;
+  uint32_t ReceiveSwsThreshold() const;
   uint16_t EffectiveMss() const;
   bool RetransmitFirst(Instant now);
   // Sends [seq, seq+len) of sequence space again (the FIN included when the

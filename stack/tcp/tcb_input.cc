@@ -114,7 +114,10 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
       seg.packet->TrimBack(static_cast<uint16_t>(seg.payload_length - fits));
       seg.payload_length = fits;
       seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kFin);  // FIN lies beyond the window
+      // Answer at once: this is how a zero-window probe gets its reply
+      // (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17).
       ack_now_ = true;
+      ScheduleOutput();
     }
   }
 
@@ -158,6 +161,9 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
         } else if (fin_seq > rcv_nxt_) {
           peer_fin_pending_ = true;
           peer_fin_seq_ = fin_seq;
+          // Out of order, even without data: duplicate ACK now (RFC 5681 §4.2).
+          ack_now_ = true;
+          ScheduleOutput();
         }
         break;
       default:
@@ -574,7 +580,10 @@ void Tcb::ProcessData(Segment& seg, Instant now) {
     // every second full-sized segment; otherwise delay (RFC 1122 §4.2.3.2).
     if (filled_hole) {
       ack_now_ = true;
-    } else if (len >= snd_mss_ || len >= layer_.config().mss) {
+    } else if (len >= EffectiveMss()) {
+      // "Full-sized" is what a segment of the peer's can carry: with
+      // timestamps a 1460-byte MSS carries 1448 bytes (RFC 6691), which a
+      // comparison with the MSS itself would never count.
       if (++full_segments_unacked_ >= 2) ack_now_ = true;
     }
     if (!ack_now_ && !delack_timer_.armed()) {

@@ -229,6 +229,13 @@ Tcb* TcpScript::AcceptConnection(Listener* listener, uint32_t peer_isn,
   return tcb;
 }
 
+Tcb* TcpScript::OpenPassive(uint32_t* our_iss, bool timestamps, bool sack, int wscale,
+                            uint16_t mss) {
+  Listener* l = Listen();
+  if (l == nullptr) return nullptr;
+  return AcceptConnection(l, kPeerIsn, SynOptions(timestamps, sack, wscale, mss), our_iss);
+}
+
 Tcb* TcpScript::ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,
                                   uint32_t* our_iss, uint16_t local_port) {
   absl::StatusOr<Tcb*> tcb = layer_->Connect(kLocalIp, kPeerIp, kPeerPort, now_, local_port);

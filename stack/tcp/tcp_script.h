@@ -113,6 +113,12 @@ class TcpScript final : public SegmentTransmitter {
   Listener* Listen(uint16_t port = kLocalPort);
   Tcb* AcceptConnection(Listener* listener, uint32_t peer_isn, const wire::TcpOptions& syn_options,
                         uint32_t* our_iss);
+  // Listen on kLocalPort and accept one connection from peer ISN
+  // kPeerIsn (so the peer's data starts at kPeerIsn + 1) with the given SYN
+  // options; the final ACK announces window 502 (<< wscale).
+  static constexpr uint32_t kPeerIsn = 1000;
+  Tcb* OpenPassive(uint32_t* our_iss, bool timestamps = false, bool sack = false, int wscale = 7,
+                   uint16_t mss = 1460);
   // Active open to completion: our SYN, the peer's SYN-ACK, our ACK.
   Tcb* ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,
                          uint32_t* our_iss, uint16_t local_port = 50000);
