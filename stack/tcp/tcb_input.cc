@@ -373,8 +373,12 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
       cc_->OnAck(AckEvent{now, rtt_.srtt(), acked, CwndLimited(flight_before)});
     }
   } else if (seg.ack == snd_una_ && seg.payload_length == 0 && !seg.fin() &&
-             snd_wnd_ == old_window && snd_max_ != snd_una_) {
-    // RFC 5681 §2: a duplicate acknowledgment.
+             snd_wnd_ == old_window && snd_max_ != snd_una_ && snd_wnd_ != 0 &&
+             !persist_mode_) {
+    // RFC 5681 §2: a duplicate acknowledgment. Not with a zero window: the
+    // closed window, not a loss, is why nothing is acknowledged, and the
+    // answers to zero-window probes would otherwise start a fast
+    // retransmit (BSD also ignores dup ACKs while persisting).
     OnDuplicateAck(now);
   }
   if (state_ == TcpState::kClosed || state_ == TcpState::kTimeWait) return false;
@@ -398,11 +402,17 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
         break;
     }
   }
+  // RFC 1122 §4.2.2.17: the connection stays open as long as the peer
+  // answers; only unanswered probes count towards giving up.
+  if (persist_mode_) retransmits_ = 0;
   if (snd_wnd_ > old_window) {
     if (persist_mode_) {
       // The window reopened: leave persist mode (RFC 9293 §3.8.6.1).
       persist_mode_ = false;
       persist_backoff_ = 0;
+      // A probe octet the peer did not take is sent again with what
+      // follows it now, not after a retransmission timeout.
+      if (snd_nxt_ > snd_una_) snd_nxt_ = snd_una_;
       if (snd_una_ == snd_max_) {
         layer_.wheel().Cancel(rexmt_timer_);
       } else {
