@@ -221,7 +221,11 @@ void Tcb::Output(Instant now) {
       uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
       uint32_t window = SendWindowAvailable();
       uint32_t len = std::min<uint32_t>({unsent, mss, window});
-      bool fin_here = fin_queued_ && len == unsent && window > len;
+      // Once acknowledged, our FIN is part of SND.UNA and data_end is one
+      // past it: only a FIN never sent, or one being resent after SND.NXT
+      // went back (go-back-N), goes out here.
+      bool fin_here = fin_queued_ && (!fin_sent_ || snd_nxt_ < snd_max_) && len == unsent &&
+                      window > len;
       if (len == 0 && !fin_here) {
         if (unsent > 0 && snd_wnd_ > static_cast<uint32_t>(snd_nxt_ - snd_una_)) {
           cwnd_limited_ = true;
