@@ -133,8 +133,11 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   }
 
   // RFC 7323 §4.3 (2): remember the peer's timestamp for echoing.
+  // An expired TS.Recent (§5.5, PAWS bypassed above) is replaced whatever
+  // the new value.
   if (ts_enabled_ && seg.options.timestamps.has_value() && seg.seq <= last_ack_sent_ &&
-      !TsBefore(seg.options.timestamps->value, ts_recent_)) {
+      (!TsBefore(seg.options.timestamps->value, ts_recent_) ||
+       now - ts_recent_time_ >= kPawsIdleLimit)) {
     ts_recent_ = seg.options.timestamps->value;
     ts_recent_time_ = now;
   }

@@ -147,6 +147,12 @@ void TcpScript::ExpectNothing() {
   }
 }
 
+void TcpScript::Jump(Duration d) {
+  now_ += d;
+  wheel_.Advance(now_);
+  Flush();
+}
+
 std::optional<Sent> TcpScript::AdvanceUntilSent(Duration limit) {
   Instant end = now_ + limit;
   while (sent_.empty() && now_ < end) Advance(Duration::Millis(1));

@@ -123,6 +123,9 @@ class TcpScript final : public SegmentTransmitter {
   Tcb* ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,
                          uint32_t* our_iss, uint16_t local_port = 50000);
 
+  // Moves virtual time forward in one step (for days of idle time): timers
+  // due in between fire with the end time as "now".
+  void Jump(Duration d);
   // Moves time forward 1 ms at a time until we send something or `limit`
   // has passed; returns the segment (its `at` says when) or nullopt.
   std::optional<Sent> AdvanceUntilSent(Duration limit);
