@@ -236,6 +236,33 @@ TEST(DataTest, SenderSillyWindowAvoidance) {
   tcb->Abort();
 }
 
+TEST(DataTest, SenderSwsOverrideTimeoutSendsIntoASmallWindow) {
+  // RFC 9293 §3.8.6.2.1 (d): a window that stays below half the largest
+  // one seen is used once the override timeout (here the persist timer,
+  // one RTO) expires; waiting for a larger one would stall for good.
+  TcpScript s;
+  Listener* l = s.Listen();
+  s.Inject({.flags = kSyn, .seq = 1000, .window = 3000, .options = s.SynOptions(false, false, -1)});
+  Sent synack = s.Expect(kSyn | kAck);
+  s.Inject({.flags = kAck, .seq = kPeer, .ack = synack.seq + 1, .window = 3000});
+  Tcb* tcb = l->Accept();
+  ASSERT_NE(tcb, nullptr);
+  uint32_t iss = synack.seq;
+  EXPECT_EQ(s.Write(tcb, std::string(10000, 'w')), 10000u);
+  s.Expect(kAck);
+  s.Expect(kAck);
+  s.Inject({.flags = kAck, .seq = kPeer, .ack = iss + 2921, .window = 1000});
+  s.ExpectNothing();  // 1000 < 3000 / 2
+  Instant t0 = s.now();
+  std::optional<Sent> forced = s.AdvanceUntilSent(Duration::Seconds(5));
+  ASSERT_TRUE(forced.has_value());
+  EXPECT_EQ(forced->seq, iss + 2921);
+  EXPECT_EQ(forced->payload.size(), 1000u);
+  EXPECT_EQ(forced->at - t0, tcb->rto());
+  EXPECT_EQ(s.counters().connections_current, 1u);
+  tcb->Abort();
+}
+
 TEST(DataTest, ReplyCarriesTheAckOfTheRequest) {
   // RFC 9293 §3.8.6.3: an ACK rides on outgoing data; no separate ACK.
   TcpScript s;

@@ -164,9 +164,24 @@ void Tcb::OnPersistTimeout(Instant now) {
   if (state_ == TcpState::kClosed) return;
   SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
   if (snd_wnd_ > 0) {
-    // The window opened without us hearing about it in time: send.
+    // Data waits behind a window that sender SWS avoidance finds too small
+    // (or the window opened without our noticing). RFC 9293 §3.8.6.2.1
+    // (d): once the override timeout passes, send what the window takes,
+    // or a peer whose window stays below half its largest one would stall
+    // us for good.
     persist_mode_ = false;
     persist_backoff_ = 0;
+    retransmits_ = 0;
+    uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
+    uint32_t len = std::min<uint32_t>({SendWindowAvailable(), unsent, EffectiveMss()});
+    if (len > 0 && snd_nxt_ == snd_max_ && !(sack_enabled_ && sack_.in_recovery())) {
+      uint8_t flags = wire::TcpFlags::kAck | (len == unsent ? wire::TcpFlags::kPsh : 0);
+      if (SendSegment(snd_nxt_, flags, len, now, /*retransmission=*/false)) {
+        snd_nxt_ = snd_nxt_ + len;
+        snd_max_ = snd_nxt_;
+        ArmRetransmitTimer(now);
+      }
+    }
     Output(now);
     return;
   }

@@ -694,6 +694,10 @@ void TcpLayer::FlushOutput(Instant now) {
     }
   }
   graveyard_.resize(kept);
+  // Gauges for the stats exporter, exact at every batch boundary.
+  counters_.connections_current = tcbs_.live();
+  counters_.request_socks_current = request_socks_.live();
+  counters_.time_wait_current = time_waits_.live();
 }
 
 size_t TcpLayer::TakeEvents(std::vector<EventRecord>& out) {
