@@ -102,6 +102,7 @@ void Tcb::StartPassive(const Handshake& hs, Instant now) {
   snd_wl2_ = snd_una_;
   OnEstablished();
   if (hs.rtt > Duration::Zero()) rtt_.AddSample(hs.rtt, RttSampleKind::kTimedSegment);
+  if (hs.synack_retransmitted) OnHandshakeRetransmitted();
   SetState(TcpState::kEstablished);
 }
 
@@ -109,6 +110,14 @@ void Tcb::OnEstablished() {
   const TcpConfig& config = layer_.config();
   cc_.Reset(config.congestion, EffectiveMss(), config.initial_window_segments);
   if (sack_enabled_) sack_.Reset(snd_una_, EffectiveMss());
+}
+
+void Tcb::OnHandshakeRetransmitted() {
+  // RFC 5681 §3.1 (and RFC 6928 §2): after a lost SYN or SYN-ACK the
+  // initial window MUST be one segment. RFC 6298 §5.7: without an RTT
+  // sample from the handshake, data transfer starts with a 3 s RTO.
+  cc_->OnHandshakeRetransmitted();
+  rtt_.ApplySynTimeoutFallback();
 }
 
 void Tcb::SetState(TcpState s) { state_ = s; }
@@ -122,12 +131,17 @@ size_t Tcb::Read(std::span<uint8_t> out) {
 void Tcb::Consume(size_t n) {
   if (n > 0) rcv_buf_.Consume(std::min(n, rcv_buf_.size()));
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): announce the reopened
-  // window only once it grew by min(half the buffer, one MSS).
+  // window only once it grew by min(half the buffer, one MSS). And, as
+  // Linux's tcp_cleanup_rbuf, only when the window the peer knows has
+  // fallen to half the maximum and would at least double: otherwise every
+  // read would cost a pure ACK and defeat delayed ACKs, while the next
+  // ACK carries the update anyway.
   if (state_ == TcpState::kClosed || peer_fin_received_) return;
   uint32_t advertised = static_cast<uint32_t>(std::max<int32_t>(rcv_adv_ - rcv_nxt_, 0));
   uint32_t free_space = ReceiveWindow();
-  uint32_t threshold = std::min<uint32_t>(layer_.config().receive_buffer / 2, snd_mss_);
-  if (free_space >= advertised + threshold) {
+  uint32_t max_window = std::min<uint32_t>(layer_.config().receive_buffer, 65535u << rcv_wscale_);
+  if (advertised <= max_window / 2 && free_space >= 2 * uint64_t{advertised} &&
+      free_space >= advertised + ReceiveSwsThreshold()) {
     ack_now_ = true;
     ScheduleOutput();
   }

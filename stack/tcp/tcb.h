@@ -130,6 +130,7 @@ class Tcb final : public timer::TimerHandler {
     uint16_t our_window = 0;      // unscaled window our SYN-ACK advertised
     uint32_t ts_offset = 0;       // our TSval offset used in the SYN-ACK
     Duration rtt = Duration::Zero();  // SYN-ACK round trip, zero if unknown
+    bool synack_retransmitted = false;  // RFC 5681 §3.1: IW of one segment
   };
   void StartPassive(const Handshake& hs, Instant now);
 
@@ -146,6 +147,7 @@ class Tcb final : public timer::TimerHandler {
   void AdvanceUna(const Segment& seg, Instant now);
   // Sizes congestion control and SACK state once the MSS is known.
   void OnEstablished();
+  void OnHandshakeRetransmitted();
   void TakeRtt(const Segment& seg, wire::SeqNum acked_through, Instant now);
   void OnDuplicateAck(Instant now);
   void EnterRecovery(Instant now);
@@ -163,6 +165,7 @@ class Tcb final : public timer::TimerHandler {
   void SendRst(wire::SeqNum seq);
   uint32_t SendWindowAvailable() const;
   uint32_t ReceiveWindow() const;
+  uint32_t ReceiveSwsThreshold() const;
   uint16_t EffectiveMss() const;
   bool RetransmitFirst(Instant now);
   // Sends [seq, seq+len) of sequence space again (the FIN included when the

@@ -38,6 +38,16 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   }
   TcpCounters& counters = layer_.mutable_counters();
 
+  // Simultaneous open (RFC 9293 §3.5 Figure 8, line 6): the peer's SYN,ACK
+  // in SYN-RECEIVED acknowledges our SYN, and its SYN is the one we already
+  // hold. Taken as the ACK it carries, as Linux does (its exception to RFC
+  // 5961 §4.2); the sequence check would otherwise find the SYN old.
+  if (state_ == TcpState::kSynReceived && seg.syn() && seg.has_ack() && !seg.rst() &&
+      seg.seq == irs_ && snd_una_ < seg.ack && seg.ack <= snd_max_) {
+    seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kSyn);
+    seg.seq = seg.seq + 1;
+  }
+
   // RFC 7323 §5.3 R1: PAWS, before the sequence number check.
   if (ts_enabled_ && seg.options.timestamps.has_value() && !seg.rst() &&
       TsBefore(seg.options.timestamps->value, ts_recent_) &&
@@ -104,7 +114,10 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
       seg.packet->TrimBack(static_cast<uint16_t>(seg.payload_length - fits));
       seg.payload_length = fits;
       seg.flags &= static_cast<uint8_t>(~wire::TcpFlags::kFin);  // FIN lies beyond the window
+      // Answer at once: this is how a zero-window probe gets its reply
+      // (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17).
       ack_now_ = true;
+      ScheduleOutput();
     }
   }
 
@@ -120,8 +133,11 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
   }
 
   // RFC 7323 §4.3 (2): remember the peer's timestamp for echoing.
+  // An expired TS.Recent (§5.5, PAWS bypassed above) is replaced whatever
+  // the new value.
   if (ts_enabled_ && seg.options.timestamps.has_value() && seg.seq <= last_ack_sent_ &&
-      !TsBefore(seg.options.timestamps->value, ts_recent_)) {
+      (!TsBefore(seg.options.timestamps->value, ts_recent_) ||
+       now - ts_recent_time_ >= kPawsIdleLimit)) {
     ts_recent_ = seg.options.timestamps->value;
     ts_recent_time_ = now;
   }
@@ -148,6 +164,9 @@ void Tcb::OnSegment(Segment& seg, Instant now) {
         } else if (fin_seq > rcv_nxt_) {
           peer_fin_pending_ = true;
           peer_fin_seq_ = fin_seq;
+          // Out of order, even without data: duplicate ACK now (RFC 5681 §4.2).
+          ack_now_ = true;
+          ScheduleOutput();
         }
         break;
       default:
@@ -232,6 +251,7 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
     TakeRtt(seg, seg.ack, now);
     snd_una_ = seg.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    bool syn_retransmitted = retransmits_ > 0;
     retransmits_ = 0;
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     snd_wnd_ = seg.window;
@@ -242,6 +262,7 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
     SetState(TcpState::kEstablished);
     ++layer_.mutable_counters().active_opens;
     OnEstablished();
+    if (syn_retransmitted) OnHandshakeRetransmitted();
     Notify(kEventConnected);
     if (fin_queued_) SetState(TcpState::kFinWait1);  // Shutdown() while connecting
     ack_now_ = true;
@@ -263,7 +284,9 @@ void Tcb::OnSegmentSynSent(Segment& seg, Instant now) {
   snd_wl1_ = seg.seq;
   DropPacket(seg);
   SetState(TcpState::kSynReceived);
-  snd_nxt_ = iss_;
+  // SND.NXT stays ISS+1: our SYN is resent, not unsent, and an ACK from
+  // SYN-RECEIVED must carry <SEQ=SND.NXT> or two such ends ACK each other
+  // forever (each finds the other's SEQ=ISS unacceptable).
   SendSegment(iss_, wire::TcpFlags::kSyn | wire::TcpFlags::kAck, 0, now, /*retransmission=*/true);
   ArmRetransmitTimer(now);
 }
@@ -353,8 +376,12 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
       cc_->OnAck(AckEvent{now, rtt_.srtt(), acked, CwndLimited(flight_before)});
     }
   } else if (seg.ack == snd_una_ && seg.payload_length == 0 && !seg.fin() &&
-             snd_wnd_ == old_window && snd_max_ != snd_una_) {
-    // RFC 5681 §2: a duplicate acknowledgment.
+             snd_wnd_ == old_window && snd_max_ != snd_una_ && snd_wnd_ != 0 &&
+             !persist_mode_) {
+    // RFC 5681 §2: a duplicate acknowledgment. Not with a zero window: the
+    // closed window, not a loss, is why nothing is acknowledged, and the
+    // answers to zero-window probes would otherwise start a fast
+    // retransmit (BSD also ignores dup ACKs while persisting).
     OnDuplicateAck(now);
   }
   if (state_ == TcpState::kClosed || state_ == TcpState::kTimeWait) return false;
@@ -378,11 +405,17 @@ bool Tcb::ProcessAck(Segment& seg, Instant now) {
         break;
     }
   }
+  // RFC 1122 §4.2.2.17: the connection stays open as long as the peer
+  // answers; only unanswered probes count towards giving up.
+  if (persist_mode_) retransmits_ = 0;
   if (snd_wnd_ > old_window) {
     if (persist_mode_) {
       // The window reopened: leave persist mode (RFC 9293 §3.8.6.1).
       persist_mode_ = false;
       persist_backoff_ = 0;
+      // A probe octet the peer did not take is sent again with what
+      // follows it now, not after a retransmission timeout.
+      if (snd_nxt_ > snd_una_) snd_nxt_ = snd_una_;
       if (snd_una_ == snd_max_) {
         layer_.wheel().Cancel(rexmt_timer_);
       } else {
@@ -560,7 +593,10 @@ void Tcb::ProcessData(Segment& seg, Instant now) {
     // every second full-sized segment; otherwise delay (RFC 1122 §4.2.3.2).
     if (filled_hole) {
       ack_now_ = true;
-    } else if (len >= snd_mss_ || len >= layer_.config().mss) {
+    } else if (len >= EffectiveMss()) {
+      // "Full-sized" is what a segment of the peer's can carry: with
+      // timestamps a 1460-byte MSS carries 1448 bytes (RFC 6691), which a
+      // comparison with the MSS itself would never count.
       if (++full_segments_unacked_ >= 2) ack_now_ = true;
     }
     if (!ack_now_ && !delack_timer_.armed()) {

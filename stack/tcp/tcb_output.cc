@@ -31,6 +31,10 @@ uint32_t Tcb::ReceiveWindow() const {
   return std::min(free_space, max_window);
 }
 
+uint32_t Tcb::ReceiveSwsThreshold() const {
+  return std::min<uint32_t>(layer_.config().receive_buffer / 2, EffectiveMss());
+}
+
 uint32_t Tcb::SendWindowAvailable() const {
   uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   uint32_t cwnd = cc_->cwnd();
@@ -61,9 +65,11 @@ bool Tcb::SendSegment(SeqNum seq, uint8_t flags, uint32_t data_length, Instant n
   h.ack = (flags & wire::TcpFlags::kAck) ? rcv_nxt_ : SeqNum(0);
   h.flags = wire::TcpFlags(flags);
   uint32_t window = ReceiveWindow();
-  // Never move the right edge left (RFC 9293 §3.8.6.2.2; RFC 7323 §2.4).
+  // Never move the right edge left (RFC 9293 §3.8.6.2.2; RFC 7323 §2.4),
+  // and (receiver SWS avoidance, RFC 1122 §4.2.3.3, RFC 9293 §3.8.6.2.2)
+  // move it right only by at least min(RCV.BUFF/2, Eff.snd.MSS).
   uint32_t advertised = static_cast<uint32_t>(std::max<int32_t>(rcv_adv_ - rcv_nxt_, 0));
-  if (window < advertised) window = advertised;
+  if (window < advertised + ReceiveSwsThreshold()) window = advertised;
   if (syn) {
     // RFC 7323 §2.2: the window in a SYN is never scaled.
     h.window = static_cast<uint16_t>(std::min<uint32_t>(window, 65535));
@@ -215,7 +221,11 @@ void Tcb::Output(Instant now) {
       uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
       uint32_t window = SendWindowAvailable();
       uint32_t len = std::min<uint32_t>({unsent, mss, window});
-      bool fin_here = fin_queued_ && len == unsent && window > len;
+      // Once acknowledged, our FIN is part of SND.UNA and data_end is one
+      // past it: only a FIN never sent, or one being resent after SND.NXT
+      // went back (go-back-N), goes out here.
+      bool fin_here = fin_queued_ && (!fin_sent_ || snd_nxt_ < snd_max_) && len == unsent &&
+                      window > len;
       if (len == 0 && !fin_here) {
         if (unsent > 0 && snd_wnd_ > static_cast<uint32_t>(snd_nxt_ - snd_una_)) {
           cwnd_limited_ = true;

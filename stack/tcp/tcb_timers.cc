@@ -10,6 +10,12 @@ namespace locus::tcp {
 
 using wire::SeqNum;
 
+namespace {
+// Linux's TCP_RTO_MAX: how long a peer that shows a zero window may stay
+// silent before retransmissions into that window count as failures again.
+constexpr Duration kZeroWindowSilenceLimit = Duration::Seconds(120);
+}  // namespace
+
 void Tcb::OnTimer(timer::Timer& timer, Instant now) {
   if (&timer == &rexmt_timer_) {
     OnRetransmitTimer(now);
@@ -112,7 +118,13 @@ void Tcb::OnRetransmitTimeout(Instant now) {
       break;
   }
   if (snd_una_ == snd_max_) return;  // nothing outstanding
-  if (retransmits_ >= config.max_retries) {
+  // The peer closed its window with data in flight: these retransmissions
+  // are window probes, and RFC 1122 §4.2.2.17 keeps the connection while
+  // the peer answers them. As Linux's tcp_retransmit_timer, they do not
+  // count towards max_retries unless the peer has been silent for
+  // kZeroWindowSilenceLimit.
+  bool zero_window_probe = snd_wnd_ == 0 && now - last_activity_ < kZeroWindowSilenceLimit;
+  if (retransmits_ >= config.max_retries && !zero_window_probe) {
     // RFC 9293 §3.8.3 R2: give up. Linux sends no RST here and neither do we.
     Terminate(CloseReason::kTimeout);
     return;
@@ -121,7 +133,7 @@ void Tcb::OnRetransmitTimeout(Instant now) {
   uint32_t flight = static_cast<uint32_t>(snd_max_ - snd_una_);
   // RFC 5681 §3.1 eq. 4 (the controller holds ssthresh on repeated RTOs).
   cc_->OnRetransmitTimeout(now, flight);
-  ++retransmits_;
+  if (!zero_window_probe) ++retransmits_;
   rtt_.OnRetransmitTimeout();  // RFC 6298 §5.5
   // RFC 6582 §3.2 step 4: end any fast recovery; recover = highest sent.
   in_recovery_ = false;
@@ -152,12 +164,36 @@ void Tcb::OnPersistTimeout(Instant now) {
   if (state_ == TcpState::kClosed) return;
   SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_buf_.size());
   if (snd_wnd_ > 0) {
-    // The window opened without us hearing about it in time: send.
+    // Data waits behind a window that sender SWS avoidance finds too small
+    // (or the window opened without our noticing). RFC 9293 §3.8.6.2.1
+    // (d): once the override timeout passes, send what the window takes,
+    // or a peer whose window stays below half its largest one would stall
+    // us for good.
     persist_mode_ = false;
     persist_backoff_ = 0;
+    retransmits_ = 0;
+    uint32_t unsent = static_cast<uint32_t>(data_end - snd_nxt_);
+    uint32_t len = std::min<uint32_t>({SendWindowAvailable(), unsent, EffectiveMss()});
+    if (len > 0 && snd_nxt_ == snd_max_ && !(sack_enabled_ && sack_.in_recovery())) {
+      uint8_t flags = wire::TcpFlags::kAck | (len == unsent ? wire::TcpFlags::kPsh : 0);
+      if (SendSegment(snd_nxt_, flags, len, now, /*retransmission=*/false)) {
+        snd_nxt_ = snd_nxt_ + len;
+        snd_max_ = snd_nxt_;
+        ArmRetransmitTimer(now);
+      }
+    }
     Output(now);
     return;
   }
+  // Unanswered probes: an answer resets the count (ProcessAck), so only a
+  // peer that went silent is given up on (RFC 1122 §4.2.2.17 keeps the
+  // connection only "as long as the receiving TCP continues to send
+  // acknowledgments in response to the probe segments").
+  if (retransmits_ >= layer_.config().max_retries) {
+    Terminate(CloseReason::kTimeout);
+    return;
+  }
+  ++retransmits_;
   ++counters.window_probes;
   if (snd_max_ > snd_una_) {
     // A probe byte is already outstanding: resend it.
@@ -176,10 +212,9 @@ void Tcb::OnPersistTimeout(Instant now) {
     }
   } else {
     persist_mode_ = false;
+    retransmits_ = 0;
     return;
   }
-  // Probes never count against max_retries: a peer that keeps answering
-  // with a zero window keeps the connection (RFC 1122 §4.2.2.17).
   if (persist_backoff_ < 16) ++persist_backoff_;
   ArmPersistTimer(now);
 }

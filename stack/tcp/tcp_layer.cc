@@ -557,6 +557,7 @@ void TcpLayer::InputRequestSock(RequestSock& req, Segment& seg, Instant now) {
   hs.syn_window = req.syn_window;
   hs.our_window = req.our_window;
   if (req.retransmits == 0) hs.rtt = now - req.synack_sent;  // Karn
+  hs.synack_retransmitted = req.retransmits > 0;
   Listener& listener = *req.listener;
   FourTuple tuple = req.tuple;
   if (listener.layer_ == nullptr) {
@@ -693,6 +694,10 @@ void TcpLayer::FlushOutput(Instant now) {
     }
   }
   graveyard_.resize(kept);
+  // Gauges for the stats exporter, exact at every batch boundary.
+  counters_.connections_current = tcbs_.live();
+  counters_.request_socks_current = request_socks_.live();
+  counters_.time_wait_current = time_waits_.live();
 }
 
 size_t TcpLayer::TakeEvents(std::vector<EventRecord>& out) {

@@ -147,6 +147,32 @@ void TcpScript::ExpectNothing() {
   }
 }
 
+void TcpScript::Jump(Duration d) {
+  now_ += d;
+  wheel_.Advance(now_);
+  Flush();
+}
+
+std::optional<Sent> TcpScript::AdvanceUntilSent(Duration limit) {
+  Instant end = now_ + limit;
+  while (sent_.empty() && now_ < end) Advance(Duration::Millis(1));
+  return Next();
+}
+
+size_t TcpScript::Write(Tcb* tcb, std::string_view data) {
+  size_t n = tcb->Write({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+  Flush();
+  return n;
+}
+
+std::string TcpScript::ReadAll(Tcb* tcb) {
+  std::string out;
+  uint8_t buf[4096];
+  while (size_t n = tcb->Read(buf)) out.append(reinterpret_cast<const char*>(buf), n);
+  Flush();
+  return out;
+}
+
 std::vector<EventRecord> TcpScript::TakeEvents() {
   layer_->TakeEvents(events_);
   std::vector<EventRecord> out;
@@ -207,6 +233,13 @@ Tcb* TcpScript::AcceptConnection(Listener* listener, uint32_t peer_isn,
   Tcb* tcb = listener->Accept();
   EXPECT_NE(tcb, nullptr);
   return tcb;
+}
+
+Tcb* TcpScript::OpenPassive(uint32_t* our_iss, bool timestamps, bool sack, int wscale,
+                            uint16_t mss) {
+  Listener* l = Listen();
+  if (l == nullptr) return nullptr;
+  return AcceptConnection(l, kPeerIsn, SynOptions(timestamps, sack, wscale, mss), our_iss);
 }
 
 Tcb* TcpScript::ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,

@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stack/base/time.h"
@@ -112,9 +113,30 @@ class TcpScript final : public SegmentTransmitter {
   Listener* Listen(uint16_t port = kLocalPort);
   Tcb* AcceptConnection(Listener* listener, uint32_t peer_isn, const wire::TcpOptions& syn_options,
                         uint32_t* our_iss);
+  // Listen on kLocalPort and accept one connection from peer ISN
+  // kPeerIsn (so the peer's data starts at kPeerIsn + 1) with the given SYN
+  // options; the final ACK announces window 502 (<< wscale).
+  static constexpr uint32_t kPeerIsn = 1000;
+  Tcb* OpenPassive(uint32_t* our_iss, bool timestamps = false, bool sack = false, int wscale = 7,
+                   uint16_t mss = 1460);
   // Active open to completion: our SYN, the peer's SYN-ACK, our ACK.
   Tcb* ConnectConnection(uint32_t peer_isn, const wire::TcpOptions& synack_options,
                          uint32_t* our_iss, uint16_t local_port = 50000);
+
+  // Moves virtual time forward in one step (for days of idle time): timers
+  // due in between fire with the end time as "now".
+  void Jump(Duration d);
+  // Moves time forward 1 ms at a time until we send something or `limit`
+  // has passed; returns the segment (its `at` says when) or nullopt.
+  std::optional<Sent> AdvanceUntilSent(Duration limit);
+
+  // Application helpers: Write() a string and flush; Read() everything.
+  size_t Write(Tcb* tcb, std::string_view data);
+  std::string ReadAll(Tcb* tcb);
+
+  // Timestamps for the peer's next segment: TSval one above the last one
+  // the peer used, TSecr echoing what we last sent.
+  wire::TcpOptions TsNext() { return Ts(peer_tsval_ + 1); }
 
   // The most recent TSval we sent (for echoing) and the one the peer uses.
   uint32_t last_tsval() const { return last_tsval_; }
