@@ -299,7 +299,12 @@ void ProxyShard::ApplyConfig(std::shared_ptr<const CompiledConfig> config, Insta
       HealthPool hp;
       if (it != health_.end()) {
         hp = std::move(it->second);
-        hp.publisher->UpdateConfig(pool.config, now);
+        // Validated by the control plane; a failure keeps the old pool health.
+        absl::StatusOr<bool> updated = hp.publisher->UpdateConfig(pool.config, now);
+        if (!updated.ok()) {
+          std::fprintf(stderr, "proxyd: pool %s health: %s\n", pool.config.name.c_str(),
+                       std::string(updated.status().message()).c_str());
+        }
       } else {
         absl::StatusOr<std::unique_ptr<lb::PoolPublisher>> publisher =
             lb::PoolPublisher::Create(pool.config, now);
