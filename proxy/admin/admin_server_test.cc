@@ -171,7 +171,7 @@ class AdminServerTest : public ::testing::Test {
     };
     h.stats_json = [this] {
       handler_thread_ = std::this_thread::get_id();
-      return big_stats_ ? std::string(32 << 20, 'x') : std::string("{\"requests\":42}");
+      return big_stats_ ? std::string(big_stats_size_, 'x') : std::string("{\"requests\":42}");
     };
     h.config_json = [] { return std::string("{\"admin\":{\"port\":0}}"); };
     h.ready = [this] {
@@ -201,6 +201,7 @@ class AdminServerTest : public ::testing::Test {
   uint16_t port_ = 0;
   std::atomic<bool> ready_{true};
   std::atomic<bool> big_stats_{false};
+  size_t big_stats_size_ = 32 << 20;  // more than loopback socket buffers hold
   std::thread::id handler_thread_;
 };
 
@@ -586,6 +587,40 @@ TEST_F(AdminServerTest, WriteTimeoutAbandonsAClientThatDoesNotRead) {
   auto r = other->Get("/stats");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
+}
+
+// A closing connection with input the server never read: closing the socket
+// outright would reset it and throw away the part of the response still in
+// the server's send buffer. The server shuts down its side and drains
+// instead, so the client gets every byte.
+TEST_F(AdminServerTest, LingeringCloseDeliversTheWholeResponse) {
+  StartServer();
+  big_stats_size_ = 8 << 20;
+  big_stats_ = true;
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Send("GET /stats HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"));
+  // Input after the last request, more than the server's buffer takes.
+  const std::string junk(256 * 1024, 'j');
+  size_t queued = 0;
+  for (int i = 0; i < 64 && queued < junk.size(); ++i) {
+    const ssize_t r =
+        send(c->fd(), junk.data() + queued, junk.size() - queued, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r <= 0) break;
+    queued += static_cast<size_t>(r);
+  }
+  EXPECT_GT(queued, kAdminInputBufferBytes);
+  // Let the server write all it can and reach the close before we read.
+  ASSERT_TRUE(WaitFor([&] {
+    pollfd pfd{c->fd(), POLLIN, 0};
+    return poll(&pfd, 1, 0) == 1;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto r = c->Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), big_stats_size_);
+  EXPECT_TRUE(c->ClosedByServer());
 }
 
 TEST_F(AdminServerTest, StopWithClientsConnected) {
