@@ -137,7 +137,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServe
   if (listen(fd, kAdminListenBacklog) != 0) {
     const int e = errno;
     close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot listen on admin ", where, ": ", strerror(e)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on admin ", where, ": ", strerror(e)));
   }
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof(bound);

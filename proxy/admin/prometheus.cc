@@ -139,7 +139,9 @@ PrometheusWriter::Family PrometheusWriter::AddFamily(std::string_view name, std:
                          AV(TypeName(type))));
       return Family(this, kDead);
     }
-    if (f.help != help) Error(absl::StrCat(AV(name), " declared with two HELP texts; the first stays"));
+    if (f.help != help) {
+      Error(absl::StrCat(AV(name), " declared with two HELP texts; the first stays"));
+    }
     return Family(this, it->second);
   }
   families_.push_back(FamilyData{std::string(name), std::string(help), type, {}, {}});
