@@ -24,7 +24,8 @@ int OpenLog(const std::string& path) {
 }
 
 void SleepFor(Duration d) {
-  timespec ts{static_cast<time_t>(d.nanos() / 1000000000), static_cast<long>(d.nanos() % 1000000000)};
+  timespec ts{static_cast<time_t>(d.nanos() / 1000000000),
+              static_cast<long>(d.nanos() % 1000000000)};
   nanosleep(&ts, nullptr);  // an early wake-up only shortens one idle pass
 }
 
