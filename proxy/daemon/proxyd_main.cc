@@ -150,7 +150,7 @@ int Main() {
   }
   std::printf(
       "proxyd: %u shard(s) on %s (%s), stack %s; control plane on port %d; admin %s\n", shards,
-      (*engine)->link_info().driver.c_str(), (*engine)->link_info().mac.ToString().c_str(),
+      (*engine)->link_info().driver.c_str(), (*engine)->stack(0).mac().ToString().c_str(),
       options->stack.interface.subnet().ToString().c_str(), server->port,
       admin_address.empty() ? "off" : admin_address.c_str());
   std::fflush(stdout);
@@ -179,7 +179,12 @@ int Main() {
   server->server->GetHealthCheckService()->Shutdown();
   (*cp)->Shutdown();
   server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (log_writer != nullptr) log_writer->Stop();
+  if (log_writer != nullptr) {
+    // The shards are stopped: hand over their partly filled chunks, then
+    // let the writer drain everything.
+    for (auto& buffer : log_buffers) buffer->Flush();
+    log_writer->Stop();
+  }
   if (!run.ok()) {
     std::fprintf(stderr, "proxyd: %s\n", std::string(run.message()).c_str());
     return 1;

@@ -9,6 +9,7 @@
 #define LOCUS_STACK_CORE_STACK_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "stack/base/time.h"
@@ -29,6 +30,10 @@ struct InterfaceConfig {
   uint8_t prefix_length = 24;
   wire::Ipv4Address gateway;  // 0.0.0.0: only the connected subnet is reachable
   uint16_t mtu = 1500;
+  // The MAC the stack uses. Unset: the port's own. net_tap needs another
+  // one (see engine.cc): the kernel side of a tap has the port's MAC, and a
+  // Linux bridge keeps a port's own MAC for itself.
+  std::optional<wire::MacAddress> mac;
 
   wire::Ipv4Prefix subnet() const { return {address, prefix_length}; }
 };
@@ -89,6 +94,7 @@ class Stack final : public tcp::SegmentTransmitter {
   net::ArpCache& arp() { return arp_; }
   const NetCounters& counters() const { return counters_; }
   const InterfaceConfig& interface() const { return config_.interface; }
+  const wire::MacAddress& mac() const { return mac_; }
   link::PacketPool& pool() { return pool_; }
   uint16_t queue() const { return queue_; }
 

@@ -123,7 +123,7 @@ int Main() {
   }
   std::printf("echod: %s on %s (%s, mac %s), %u shard(s), steering %s\n", mode.c_str(),
               options->stack.interface.subnet().ToString().c_str(),
-              (*engine)->link_info().driver.c_str(), (*engine)->link_info().mac.ToString().c_str(),
+              (*engine)->link_info().driver.c_str(), (*engine)->stack(0).mac().ToString().c_str(),
               (*engine)->shard_count(),
               (*engine)->group().mode() == steer::SteeringMode::kRss ? "rss" : "port_hash");
   std::fflush(stdout);

@@ -78,6 +78,19 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   engine->secrets_ = std::make_unique<core::StackSecrets>(*key);
   ShardGroupOptions group_options;
   group_options.stack = options.stack;
+  if (!group_options.stack.interface.mac.has_value() &&
+      engine->link_->info().driver == "net_tap") {
+    // net_tap gives the kernel side of the tap the port's MAC. Were the
+    // stack to use it too, a Linux bridge holding the tap would keep every
+    // frame for that MAC for itself (a port's own address is a local FDB
+    // entry) and nothing would reach the stack. The tap delivers every
+    // frame the kernel sends it, so any other unicast MAC works: flip a bit
+    // of the last octet, keep it locally administered.
+    std::array<uint8_t, 6> bytes = engine->link_->info().mac.bytes();
+    bytes[0] = static_cast<uint8_t>((bytes[0] | 0x02) & ~0x01);
+    bytes[5] ^= 0x01;
+    group_options.stack.interface.mac = wire::MacAddress(bytes);
+  }
   group_options.steering = options.steering;
   uint64_t seed = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof(seed)) != 1) {

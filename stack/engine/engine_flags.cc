@@ -15,6 +15,8 @@ ABSL_FLAG(std::string, eal_args, "", "extra EAL arguments, space separated");
 ABSL_FLAG(std::string, ip, "10.77.0.2/24", "the stack's IPv4 address and prefix length");
 ABSL_FLAG(std::string, gateway, "", "default gateway (empty: connected subnet only)");
 ABSL_FLAG(int, mtu, 1500, "interface MTU");
+ABSL_FLAG(std::string, mac, "",
+          "the stack's MAC address (default: the port's; on net_tap a variant of it)");
 ABSL_FLAG(std::string, pcap, "", "write every frame sent and received to this pcap file");
 ABSL_FLAG(double, fault_loss, 0, "drop this fraction of frames in each direction (testing)");
 ABSL_FLAG(double, fault_duplicate, 0, "duplicate this fraction of frames (testing)");
@@ -60,6 +62,14 @@ absl::StatusOr<EngineOptions> EngineOptionsFromFlags() {
   if (mtu < 576 || mtu > 9000) return absl::InvalidArgumentError("--mtu: 576..9000");
   o.stack.interface.mtu = static_cast<uint16_t>(mtu);
   o.stack.tcp.mss = static_cast<uint16_t>(mtu - 40);
+  std::string mac = absl::GetFlag(FLAGS_mac);
+  if (!mac.empty()) {
+    std::optional<wire::MacAddress> parsed = wire::MacAddress::Parse(mac);
+    if (!parsed.has_value() || parsed->is_multicast() || parsed->is_zero()) {
+      return absl::InvalidArgumentError("--mac: want a unicast MAC such as 02:00:00:00:00:01");
+    }
+    o.stack.interface.mac = *parsed;
+  }
   o.pcap = absl::GetFlag(FLAGS_pcap);
   double loss = absl::GetFlag(FLAGS_fault_loss);
   double dup = absl::GetFlag(FLAGS_fault_duplicate);
