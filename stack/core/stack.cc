@@ -303,15 +303,14 @@ void Stack::HandleIcmp(link::Packet* frame, size_t ip_offset, size_t ip_header_l
 void Stack::TransmitSegment(const tcp::FourTuple& tuple, link::Packet* segment) {
   uint16_t segment_length = segment->length;
   uint8_t* tcp = segment->data();
-  uint16_t pseudo = wire::PseudoHeaderSum(tuple.local_ip, tuple.remote_ip, wire::kIpProtocolTcp,
-                                          segment_length);
+  // TCP emits segments with the pseudo-header sum already in the checksum
+  // field (the offload convention): the NIC, or a sum over the segment as
+  // it stands, completes it.
   if (tx_tcp_checksum_) {
-    wire::StoreBe16(tcp + 16, pseudo);
     segment->flags |= link::kTxTcpChecksum;
     segment->l4_length = static_cast<uint8_t>((tcp[12] >> 4) * 4);
   } else {
     wire::InternetChecksum sum;
-    sum.AddFolded(pseudo);
     sum.Add(segment->bytes());
     wire::StoreBe16(tcp + 16, sum.Checksum());
   }

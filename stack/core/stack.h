@@ -85,7 +85,8 @@ class Stack final : public tcp::SegmentTransmitter {
   // Sends a gratuitous ARP announcing our address (RFC 5227 §2.3).
   void AnnounceAddress(Instant now);
 
-  // SegmentTransmitter: IPv4 + Ethernet around a TCP segment.
+  // SegmentTransmitter: IPv4 + Ethernet around a TCP segment whose checksum
+  // field holds the pseudo-header sum (wire::TxChecksum::kOffload).
   void TransmitSegment(const tcp::FourTuple& tuple, link::Packet* segment) override;
 
   tcp::TcpLayer& tcp() { return tcp_; }
