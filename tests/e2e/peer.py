@@ -165,12 +165,18 @@ def cmd_concurrent(a):
             try:
                 if ev & selectors.EVENT_WRITE:
                     if c["sent"] < len(c["out"]):
-                        c["sent"] += s.send(c["out"][c["sent"]:c["sent"] + 65536])
+                        try:
+                            c["sent"] += s.send(c["out"][c["sent"]:c["sent"] + 65536])
+                        except BlockingIOError:
+                            pass
                     if c["sent"] == len(c["out"]):
                         s.shutdown(socket.SHUT_WR)
                         sel.modify(s, selectors.EVENT_READ)
                 if ev & selectors.EVENT_READ:
-                    data = s.recv(65536)
+                    try:
+                        data = s.recv(65536)
+                    except BlockingIOError:
+                        continue
                     if data:
                         c["got"] += data
                     else:
@@ -235,14 +241,20 @@ def cmd_server(a):
             buf, eof = pending[s]
             try:
                 if ev & selectors.EVENT_READ and not eof and len(buf) < (4 << 20):
-                    data = s.recv(256 * 1024)
+                    try:
+                        data = s.recv(256 * 1024)
+                    except BlockingIOError:
+                        data = None
                     if data:
                         buf += data
                         total += len(data)
-                    else:
+                    elif data is not None:
                         pending[s][1] = eof = True
                 if buf:
-                    n = s.send(buf)
+                    try:
+                        n = s.send(buf)
+                    except BlockingIOError:  # send buffer full: wait for EVENT_WRITE
+                        n = 0
                     del buf[:n]
                 if eof and not buf:
                     sel.unregister(s)
@@ -254,12 +266,13 @@ def cmd_server(a):
                 if not eof and len(buf) < (4 << 20):
                     want |= selectors.EVENT_READ
                 sel.modify(s, want or selectors.EVENT_READ)
-            except OSError:
+            except OSError as e:
                 errors += 1
+                print("server: connection error %r" % e, flush=True)
                 sel.unregister(s)
                 del pending[s]
                 s.close()
-    return result(True, accepted=accepted, closed=closed, errors=errors, bytes_echoed=total,
+    return result(errors == 0, accepted=accepted, closed=closed, errors=errors, bytes_echoed=total,
                   open=len(pending))
 
 
