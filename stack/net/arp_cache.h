@@ -26,9 +26,11 @@ struct ArpCacheConfig {
   Duration stale_grace = Duration::Seconds(30);
   // RFC 1122 §2.3.2.1: no more than one request per second per address.
   Duration request_interval = Duration::Seconds(1);
-  // Packets held per unresolved neighbour (Linux unres_qlen is 101 packets
-  // by bytes; a TCP SYN or two is what matters here).
-  size_t max_pending_per_neighbor = 8;
+  // Packets held per unresolved neighbour. Linux holds about 100 frames
+  // (unres_qlen_bytes); a proxy opening many backend connections at once
+  // toward a neighbour it has not resolved yet needs that many SYNs held,
+  // or they wait for their retransmission timer.
+  size_t max_pending_per_neighbor = 128;
   size_t max_entries = 4096;
 };
 
