@@ -31,6 +31,12 @@ struct ArpCacheConfig {
   // toward a neighbour it has not resolved yet needs that many SYNs held,
   // or they wait for their retransmission timer.
   size_t max_pending_per_neighbor = 128;
+  // Packets held across all neighbours. Held packets are mbufs of the
+  // core's pool: without a global bound, a SYN flood from spoofed
+  // on-link sources (nobody answers their ARP) parks every SYN-ACK
+  // retransmission here and drains the pool until the core cannot send
+  // to anyone, resolved neighbours included.
+  size_t max_pending_total = 256;
   size_t max_entries = 4096;
 };
 
@@ -66,6 +72,7 @@ class ArpCache {
   std::optional<wire::MacAddress> Peek(wire::Ipv4Address ip) const;
   size_t size() const { return entries_.size(); }
   uint64_t pending_dropped() const { return pending_dropped_; }
+  size_t pending_total() const { return pending_total_; }
 
  private:
   struct Entry {
@@ -83,6 +90,7 @@ class ArpCache {
   ArpCacheConfig config_;
   absl::flat_hash_map<wire::Ipv4Address, Entry> entries_;
   uint64_t pending_dropped_ = 0;
+  size_t pending_total_ = 0;
 };
 
 }  // namespace locus::net

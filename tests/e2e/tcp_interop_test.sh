@@ -87,6 +87,11 @@ ping -c 1 -W 2 10.89.0.2 >/dev/null || ping -c 1 -W 2 10.89.0.2 >/dev/null
 e2e_check "$SHORT short connections, none failed" grep -q '^result: ok=1' "$E2E_WORK/short.log"
 SHORT_RESULT=$(grep '^result:' "$E2E_WORK/short.log")
 DROPS_1=$(kernel_drops)
+# The client is done when it has read its last echo, but under loss echod
+# may still be in LAST_ACK retransmitting a FIN whose ACK was dropped
+# (RTO backoff 1 + 2 + 4 s). Give those retransmissions time to finish
+# before counting the connections echod still holds.
+sleep 8
 e2e_stop_echod "$TAP" "$LOG"
 report_echod "$LOG"
 e2e_check "iptables dropped frames during the short connections ($DROPS_1)" test "$DROPS_1" -gt 0
