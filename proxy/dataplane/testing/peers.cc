@@ -292,6 +292,15 @@ class TestBackend::Conn final : public PeerConn {
   Conn(TestBackend& backend, tcp::Tcb* tcb, uint32_t index)
       : b_(backend), tcb_(tcb), index_(index), parser_(BackendLimits()) {
     tcb_->set_user_data(static_cast<PeerConn*>(this));
+    if (b_.echo_) {
+      tunnel_ = true;
+      out_ = b_.banner_;
+      Flush();
+    }
+  }
+
+  void Shutdown() {
+    if (tcb_ != nullptr) tcb_->Shutdown();
   }
   ~Conn() {
     if (tcb_ != nullptr) Release(/*abort=*/true);
@@ -568,6 +577,10 @@ void TestBackend::CloseAll(bool abort) {
   for (auto& c : conns_) {
     if (c->open()) c->Release(abort);
   }
+}
+
+void TestBackend::ShutdownAll() {
+  for (auto& c : conns_) c->Shutdown();
 }
 
 void TestBackend::CloseIdle() {

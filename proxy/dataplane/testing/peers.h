@@ -154,6 +154,14 @@ class TestBackend final : public PeerAcceptor, public PeerPollable {
   void set_send_continue(bool on) { send_continue_ = on; }
   // Stop reading request bytes (their window fills up).
   void set_reading(bool on) { reading_ = on; }
+  // Raw TCP instead of HTTP: new connections send `banner`, then echo every
+  // byte and answer a FIN with a FIN (for L4 listeners).
+  void set_echo(bool on, std::string banner = "") {
+    echo_ = on;
+    banner_ = std::move(banner);
+  }
+  // Half-closes every open connection (FIN) and keeps it.
+  void ShutdownAll();
   // Stops listening (later connects are refused) and resets every
   // connection, or closes them gracefully.
   void StopListening();
@@ -186,6 +194,8 @@ class TestBackend final : public PeerAcceptor, public PeerPollable {
   Handler handler_;
   bool send_continue_ = true;
   bool reading_ = true;
+  bool echo_ = false;
+  std::string banner_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<ReceivedRequest> requests_;
 };

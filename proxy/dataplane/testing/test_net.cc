@@ -260,7 +260,9 @@ void TestNet::Settle() {
   if (shut_down_) return;
   for (int round = 0; round < kMaxSettleRounds; ++round) {
     size_t work = 0;
-    for (size_t i = 0; i < shards_.size(); ++i) work += shards_[i]->PollOnce(*apps_[i], now_);
+    if (!proxy_paused_) {
+      for (size_t i = 0; i < shards_.size(); ++i) work += shards_[i]->PollOnce(*apps_[i], now_);
+    }
     for (auto& p : peers_) work += p->Poll(now_);
     if (work == 0) return;
   }

@@ -120,6 +120,10 @@ class TestNet {
 
   // Polls everything at the current instant until nothing moves.
   void Settle();
+  // While paused the proxy shards are not polled: frames for them wait in
+  // the link, so that what the peers send in several passes reaches the
+  // proxy in one batch (one PollOnce) when it resumes.
+  void PauseProxy(bool paused) { proxy_paused_ = paused; }
   // Moves time forward by `d` in steps, settling after each.
   void Advance(Duration d);
   // Steps until `done` or until `limit` of virtual time passed.
@@ -151,6 +155,7 @@ class TestNet {
   Instant now_ = kStartTime;
   uint64_t version_ = 0;
   bool shut_down_ = false;
+  bool proxy_paused_ = false;
   std::unique_ptr<link::MemoryLinkPair> link_;
   std::unique_ptr<core::StackSecrets> proxy_secrets_;
   std::unique_ptr<core::StackSecrets> peer_secrets_;
