@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -213,7 +214,8 @@ BulkResult RunKernel(double warmup, double seconds, int cpu) {
 
 // In a child process: a private network namespace whose loopback has the
 // given MTU. Returns the child's result through a pipe.
-BulkResult RunKernelInNamespace(double warmup, double seconds, int cpu, int mtu) {
+BulkResult RunKernelInNamespace(double warmup, double seconds, int cpu, int mtu,
+                                bool offloads = true) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
@@ -230,7 +232,14 @@ BulkResult RunKernelInNamespace(double warmup, double seconds, int cpu, int mtu)
       ifr.ifr_flags |= IFF_UP;
       ioctl(sock, SIOCSIFFLAGS, &ifr);
       close(sock);
-      r = RunKernel(warmup, seconds, cpu);
+      // Loopback's TSO/GSO/GRO move 64 KiB buffers whatever the MTU; off,
+      // the kernel handles MTU-sized packets as Locus does.
+      if (!offloads &&
+          std::system("ethtool -K lo tso off gso off gro off sg off >/dev/null 2>&1") != 0) {
+        std::fprintf(stderr, "bulk: ethtool -K lo ... off failed\n");
+      } else {
+        r = RunKernel(warmup, seconds, cpu);
+      }
     } else {
       std::perror("bulk: unshare(CLONE_NEWNET) (needs root)");
     }
@@ -258,7 +267,8 @@ int main(int argc, char** argv) {
   std::printf("load average before: %s\n\n", LoadAverage().c_str());
   Table table({"run", "stack", "MTU", "checksums", "GB moved", "wall s", "cpu s",
                "Gbit/s (wall)", "Gbit/s per cpu s"});
-  double sum_ours = 0, sum_peer = 0, sum_peer1500 = 0;
+  double sum_ours = 0, sum_peer = 0, sum_peer1500 = 0, sum_peer_seg = 0;
+  const bool kernel = !flags.Has("locus_only");
   for (int r = 1; r <= repeat; ++r) {
     TcpTotals ct, st;
     BulkResult l = RunLocus(0.5, seconds, cpu, &ct, &st);
@@ -271,6 +281,8 @@ int main(int argc, char** argv) {
                  r, (unsigned long long)ct.segments_out, (unsigned long long)ct.retransmits,
                  (unsigned long long)st.segments_out, (unsigned long long)st.delayed_acks,
                  (unsigned long long)(ct.drops + st.drops));
+    sum_ours += l.gbps_cpu();
+    if (!kernel) continue;
     BulkResult k = RunKernelInNamespace(0.5, seconds, cpu, 65536);
     table.Row({std::to_string(r), "linux (loopback)", "65536", "none (loopback)",
                Fmt(k.bytes / 1e9, 2), Fmt(k.wall_nanos / 1e9, 2), Fmt(k.cpu_nanos / 1e9, 2),
@@ -280,7 +292,11 @@ int main(int argc, char** argv) {
                Fmt(k1500.bytes / 1e9, 2), Fmt(k1500.wall_nanos / 1e9, 2),
                Fmt(k1500.cpu_nanos / 1e9, 2), Fmt(k1500.gbps_wall(), 2),
                Fmt(k1500.gbps_cpu(), 2)});
-    sum_ours += l.gbps_cpu();
+    BulkResult kseg = RunKernelInNamespace(0.5, seconds, cpu, 1500, /*offloads=*/false);
+    table.Row({std::to_string(r), "linux (loopback, TSO/GSO/GRO/SG off)", "1500", "none (loopback)",
+               Fmt(kseg.bytes / 1e9, 2), Fmt(kseg.wall_nanos / 1e9, 2),
+               Fmt(kseg.cpu_nanos / 1e9, 2), Fmt(kseg.gbps_wall(), 2), Fmt(kseg.gbps_cpu(), 2)});
+    sum_peer_seg += kseg.gbps_cpu();
     sum_peer += k.gbps_cpu();
     sum_peer1500 += k1500.gbps_cpu();
   }
@@ -290,6 +306,8 @@ int main(int argc, char** argv) {
               "linux lo MTU 1500 %.2f (ratio %.2f)\n",
               sum_ours / repeat, sum_peer / repeat, sum_ours / sum_peer, sum_peer1500 / repeat,
               sum_ours / sum_peer1500);
+  std::printf("linux lo MTU 1500 without TSO/GSO/GRO/SG %.2f (ratio %.2f)\n", sum_peer_seg / repeat,
+              sum_ours / sum_peer_seg);
   PrintResultJson("tcp_bulk", "Gbit/s of payload per CPU second, one direction (higher is better; "
                               "mean of runs)",
                   sum_ours / repeat, "linux kernel TCP over loopback, MTU 65536 (same run)",
