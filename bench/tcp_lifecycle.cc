@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   std::printf("load average before: %s\n\n", LoadAverage().c_str());
 
   Table table({"run", "stack", "lifecycles", "failed", "wall s", "cpu s", "per wall s",
-               "per cpu s", "cpu us/lifecycle", "ksoftirqd ms", "segs/lifecycle"});
+               "per cpu s", "busy s", "cpu us/lifecycle", "ksoftirqd ms", "segs/lifecycle"});
   double best_ratio_ours = 0, best_ratio_peer = 0;
   double sum_ours = 0, sum_peer = 0;
   for (int r = 1; r <= repeat; ++r) {
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
                   double(l.client.time_wait_entered ? l.client.time_wait_entered : 1);
     table.Row({std::to_string(r), "locus (memory link)", std::to_string(lt.completed),
                std::to_string(lt.failed), Fmt(lt.wall_nanos / 1e9, 2), Fmt(lt.cpu_nanos / 1e9, 2),
-               Fmt(lt.completed / (lt.wall_nanos / 1e9)), Fmt(locus_rate),
+               Fmt(lt.completed / (lt.wall_nanos / 1e9)), Fmt(locus_rate), Fmt(lt.busy_nanos / 1e9, 2),
                Fmt(lt.cpu_nanos / 1e3 / lt.completed, 2), Fmt(soft_locus / 1e6), Fmt(segs, 2)});
 
     KernelLifecycleOptions ko;
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     double kernel_rate = k.completed / (k.cpu_nanos / 1e9);
     table.Row({std::to_string(r), "linux (loopback)", std::to_string(k.completed),
                std::to_string(k.failed), Fmt(k.wall_nanos / 1e9, 2), Fmt(k.cpu_nanos / 1e9, 2),
-               Fmt(k.completed / (k.wall_nanos / 1e9)), Fmt(kernel_rate),
+               Fmt(k.completed / (k.wall_nanos / 1e9)), Fmt(kernel_rate), Fmt(k.busy_nanos / 1e9, 2),
                Fmt(k.cpu_nanos / 1e3 / k.completed, 2), Fmt(soft_kernel / 1e6), "-"});
     sum_ours += locus_rate;
     sum_peer += kernel_rate;

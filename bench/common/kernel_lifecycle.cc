@@ -88,6 +88,7 @@ class Loop {
     r.failed = failed_ - at_start.failed;
     r.wall_nanos = WallNanos() - at_start.wall_nanos;
     r.cpu_nanos = ThreadCpuNanos() - at_start.cpu_nanos;
+    r.busy_nanos = r.cpu_nanos;
     return r;
   }
 

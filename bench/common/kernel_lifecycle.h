@@ -20,11 +20,15 @@ struct PhaseResult {
   uint64_t failed = 0;
   int64_t wall_nanos = 0;
   int64_t cpu_nanos = 0;  // the measuring thread's user + system time
+  // Time in loop iterations that did work. A busy-polling Locus thread
+  // burns CPU while idle; the kernel loop sleeps in epoll_wait instead, so
+  // for it this equals cpu_nanos.
+  int64_t busy_nanos = 0;
 };
 
 struct KernelLifecycleOptions {
   uint32_t concurrency = 64;
-  uint32_t server_ports = 16;
+  uint32_t server_ports = 64;  // 28k ephemeral ports each, reusable after 1 s
   double warmup_seconds = 0.5;
   double seconds = 3;
   int cpu = -1;  // pin to this CPU when >= 0

@@ -13,6 +13,7 @@ LocusLifecycleResult RunLocusLifecycles(const LocusLifecycleOptions& o) {
   LocusLifecycleResult result;
   LocusPairOptions po;
   po.shards = o.shards;
+  po.rss = o.rss;
   for (uint32_t i = 0; i < o.server_ports; ++i) po.server_ports.push_back(static_cast<uint16_t>(80 + i));
   absl::StatusOr<std::unique_ptr<LocusPair>> pair = LocusPair::Create(po);
   if (!pair.ok()) {
@@ -40,22 +41,27 @@ LocusLifecycleResult RunLocusLifecycles(const LocusLifecycleOptions& o) {
       const int64_t end = measure_at + static_cast<int64_t>(o.seconds * 1e9);
       PhaseResult at_start;
       bool measuring = false;
+      int64_t busy = 0;
       for (;;) {
         now = MonotonicNow();
-        int64_t wall = WallNanos();
+        const int64_t wall = now.nanos();
         if (!measuring && wall >= measure_at) {
           measuring = true;
-          at_start = {stats[i].completed.load(), stats[i].failed.load(), wall, ThreadCpuNanos()};
+          at_start = {stats[i].completed.load(), stats[i].failed.load(), WallNanos(),
+                      ThreadCpuNanos()};
+          busy = 0;
         }
         if (wall >= end) break;
-        cs.PollOnce(client, now);
-        ss.PollOnce(server, now);
+        size_t work = cs.PollOnce(client, now);
+        work += ss.PollOnce(server, now);
+        if (work > 0) busy += MonotonicNow().nanos() - wall;
       }
       PhaseResult& r = result.threads[i];
       r.completed = stats[i].completed.load() - at_start.completed;
       r.failed = stats[i].failed.load() - at_start.failed;
       r.wall_nanos = WallNanos() - at_start.wall_nanos;
       r.cpu_nanos = ThreadCpuNanos() - at_start.cpu_nanos;
+      r.busy_nanos = busy;
       // Let the connections in flight finish before the stacks go.
       client.Drain();
       const int64_t drain_end = WallNanos() + 200000000;
@@ -71,6 +77,7 @@ LocusLifecycleResult RunLocusLifecycles(const LocusLifecycleOptions& o) {
     result.total.completed += r.completed;
     result.total.failed += r.failed;
     result.total.cpu_nanos += r.cpu_nanos;
+    result.total.busy_nanos += r.busy_nanos;
     result.total.wall_nanos = std::max(result.total.wall_nanos, r.wall_nanos);
   }
   for (const LifecycleStats& s : stats) result.connect_errors += s.connect_errors.load();

@@ -16,15 +16,16 @@ namespace locus::bench {
 struct LocusLifecycleOptions {
   uint16_t shards = 1;
   uint32_t concurrency = 64;  // per shard
-  uint32_t server_ports = 16;
+  uint32_t server_ports = 64;  // 28k ephemeral ports each, reusable after 1 s
   double warmup_seconds = 0.5;
   double seconds = 3;
   std::vector<int> cpus;  // thread i pinned to cpus[i] when present
+  bool rss = false;       // see LocusPairOptions::rss
 };
 
 struct LocusLifecycleResult {
   std::vector<PhaseResult> threads;
-  PhaseResult total;  // completed/failed summed; wall = longest; cpu summed
+  PhaseResult total;  // completed/failed summed; wall = longest; cpu and busy summed
   TcpTotals client, server;
   uint64_t connect_errors = 0;
   uint64_t redirects = 0;

@@ -51,6 +51,23 @@ link::SteeringFunction MatchingSteering(uint16_t shards, std::vector<uint16_t> s
   };
 }
 
+// A NIC's RSS: Toeplitz over the tuple with the symmetric key, through a
+// round-robin RETA; ARP and other frames to queue 0.
+link::SteeringFunction RssSteering(uint16_t shards) {
+  auto hash = std::make_shared<steer::ToeplitzHash>(steer::kSymmetricRssKey);
+  return [hash, shards](std::span<const uint8_t> frame, uint16_t tx_queue,
+                        uint16_t rx_queues) -> link::SteeringDecision {
+    if (frame.size() < 14 + 20 + 4 || wire::LoadBe16(frame.data() + 12) != 0x0800) return {0};
+    const uint8_t* ip = frame.data() + 14;
+    if (ip[9] != 6) return {0};
+    size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+    const uint8_t* tcp = ip + ihl;
+    uint32_t h = hash->HashIpv4L4(wire::LoadBe32(ip + 12), wire::LoadBe32(ip + 16),
+                                  wire::LoadBe16(tcp), wire::LoadBe16(tcp + 2));
+    return {static_cast<uint16_t>((h % steer::kSoftwareRetaSize) % shards), true, h};
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocusPair>> LocusPair::Create(const LocusPairOptions& options) {
@@ -60,7 +77,14 @@ absl::StatusOr<std::unique_ptr<LocusPair>> LocusPair::Create(const LocusPairOpti
   link_config.queues = options.shards;
   link_config.ring_size = options.ring_size;
   link_config.pool_size = options.pool_size;
-  if (options.shards > 1) {
+  if (options.shards > 1 && options.rss) {
+    link_config.rss = true;
+    link_config.rss_key = steer::kSymmetricRssKey;
+    for (size_t i = 0; i < steer::kSoftwareRetaSize; ++i) {
+      link_config.reta.push_back(static_cast<uint16_t>(i % options.shards));
+    }
+    link_config.steering = RssSteering(options.shards);
+  } else if (options.shards > 1) {
     link_config.steering = MatchingSteering(options.shards, options.server_ports);
   }
   absl::StatusOr<std::unique_ptr<link::MemoryLinkPair>> link =
@@ -73,7 +97,7 @@ absl::StatusOr<std::unique_ptr<LocusPair>> LocusPair::Create(const LocusPairOpti
   client.stack.interface.address = kClientIp;
   client.stack.tcp = options.tcp;
   client.stack.tcp_limits = options.limits;
-  client.steering = engine::SteeringChoice::kPortHash;
+  client.steering = options.rss ? engine::SteeringChoice::kRss : engine::SteeringChoice::kPortHash;
   client.port_seed = 1;
   engine::ShardGroupOptions server = client;
   server.stack.interface.address = kServerIp;
@@ -87,6 +111,15 @@ absl::StatusOr<std::unique_ptr<LocusPair>> LocusPair::Create(const LocusPairOpti
   pair->client_ = std::move(*c);
   pair->server_ = std::move(*s);
   pair->server_->SetListenerPorts(options.server_ports);
+  // A warm ARP cache, as in steady state: otherwise the first burst of SYNs
+  // overflows the few packets ARP holds per neighbour while it resolves,
+  // and those connections wait a whole initial RTO (1 s).
+  for (unsigned i = 0; i < pair->client_->size(); ++i) {
+    pair->client_->stack(i).arp().Learn(kServerIp, pair->server_->stack(0).mac(), now);
+  }
+  for (unsigned i = 0; i < pair->server_->size(); ++i) {
+    pair->server_->stack(i).arp().Learn(kClientIp, pair->client_->stack(0).mac(), now);
+  }
   return pair;
 }
 

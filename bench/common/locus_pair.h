@@ -33,6 +33,13 @@ struct LocusPairOptions {
   tcp::TcpLayer::Limits limits;
   // Listening ports of the server (they steer passive flows).
   std::vector<uint16_t> server_ports;
+  // With more than one shard: the link reports RSS (the symmetric Toeplitz
+  // key, a round-robin RETA) and steers by it, as a NIC with RSS would, so
+  // both groups run in kRss mode. Because the key is symmetric, the server
+  // shard of a flow has the same index as the client shard that opened it:
+  // each thread's connections stay on its own core. Without it, kPortHash
+  // (the mode net_tap forces) and the software hash decide.
+  bool rss = false;
 };
 
 class LocusPair {
