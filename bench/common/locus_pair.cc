@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<LocusPair>> LocusPair::Create(const LocusPairOpti
   } else if (options.shards > 1) {
     link_config.steering = MatchingSteering(options.shards, options.server_ports);
   }
+  if (options.steering) link_config.steering = options.steering;
   absl::StatusOr<std::unique_ptr<link::MemoryLinkPair>> link =
       link::MemoryLinkPair::Create(link_config);
   if (!link.ok()) return link.status();

@@ -40,6 +40,8 @@ struct LocusPairOptions {
   // each thread's connections stay on its own core. Without it, kPortHash
   // (the mode net_tap forces) and the software hash decide.
   bool rss = false;
+  // Replaces the link's steering when set (e.g. everything to queue 0).
+  link::SteeringFunction steering;
 };
 
 class LocusPair {
