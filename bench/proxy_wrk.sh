@@ -6,6 +6,7 @@
 # The topology is bench/lib/topology.sh's. Needs root.
 #
 # Environment: DURATION (s, default 5), CONNS (default 50), REPEAT (2),
+# LOCUS_PORT (tap, the default, or af_packet: see bench/lib/topology.sh),
 # PROXY_CPU (1), CLIENT_CPU (0).
 #
 # Per run and proxy: req/s and p99 from wrk --latency, and the proxy's own
@@ -45,7 +46,7 @@ for p in direct locus nginx haproxy; do
     exit 1
   fi
 done
-echo "proxy_wrk: wrk -t1 -c$CONNS -d${DURATION}s --latency from netns $LOCB_NS_CL on CPU $CLIENT_CPU" \
+echo "proxy_wrk: locus port ${LOCUS_PORT:-tap}; wrk -t1 -c$CONNS -d${DURATION}s --latency from netns $LOCB_NS_CL on CPU $CLIENT_CPU" \
   "(backend nginx also on CPU $CLIENT_CPU); proxies on CPU $PROXY_CPU"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -56,6 +57,8 @@ for rep in $(seq 1 "$REPEAT"); do
     extra=()
     [[ $mode == close ]] && extra=(-H "Connection: close")
     for p in direct locus nginx haproxy; do
+      # Warm-up, not measured: upstream pools, ARP, caches.
+      topo_wrk -t1 -c"$CONNS" -d1s "${extra[@]}" "${URL[$p]}" >/dev/null
       case $p in
         locus) b0=$(topo_metric locus_loop_busy_seconds_total); r0=$(topo_metric locus_requests_total)
                t0=$(topo_cpu_ticks "$PROXYD_PID") ;;
@@ -79,7 +82,7 @@ for rep in $(seq 1 "$REPEAT"); do
           t1=$(topo_cpu_ticks "$HAPROXY_PID")
           cpu_us=$(python3 -c "print(f'{($t1-$t0)/$TICK*1e6/max(1,$requests):.2f}')"); proc_us=$cpu_us ;;
       esac
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$mode" "$p" "$requests" "$rps" "$p99" \
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$mode" "$p" "$requests" "$rps" "$p99" \
         "$errors" "$cpu_us" "$proc_us" >>"$RESULTS"
     done
   done

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
                Fmt(lt.completed / (lt.wall_nanos / 1e9)), Fmt(locus_rate), Fmt(lt.busy_nanos / 1e9, 2),
                Fmt(lt.cpu_nanos / 1e3 / lt.completed, 2), Fmt(soft_locus / 1e6), Fmt(segs, 2)});
 
+    sum_ours += locus_rate;
+    if (flags.Has("locus_only")) continue;
     KernelLifecycleOptions ko;
     ko.concurrency = concurrency;
     ko.seconds = seconds;
@@ -69,7 +71,6 @@ int main(int argc, char** argv) {
                std::to_string(k.failed), Fmt(k.wall_nanos / 1e9, 2), Fmt(k.cpu_nanos / 1e9, 2),
                Fmt(k.completed / (k.wall_nanos / 1e9)), Fmt(kernel_rate), Fmt(k.busy_nanos / 1e9, 2),
                Fmt(k.cpu_nanos / 1e3 / k.completed, 2), Fmt(soft_kernel / 1e6), "-"});
-    sum_ours += locus_rate;
     sum_peer += kernel_rate;
     if (locus_rate / kernel_rate > best_ratio_ours / (best_ratio_peer ? best_ratio_peer : 1)) {
       best_ratio_ours = locus_rate;

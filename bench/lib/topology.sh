@@ -1,11 +1,11 @@
 # Sourced by the proxy benches. A bench network that every proxy is
 # measured on, all created here and removed by topo_cleanup:
 #
-#   netns locb-cl: wrk, 10.78.0.21 ─ veth ─┐
-#                                         bridge locbbr0 10.78.0.1 (root ns:
+#   netns locb-cl: wrk, 10.231.7.21 ─ veth ─┐
+#                                         bridge locbbr0 10.231.7.1 (root ns:
 #   netns locb-be: nginx backend,         │   nginx proxy :8081, haproxy :8082)
-#                  10.78.0.11:8080 ─ veth ─┤
-#   proxyd's DPDK tap locb0 ───────────────┘   Locus 10.78.0.2:80
+#                  10.231.7.11:8080 ─ veth ─┤
+#   proxyd's DPDK tap locb0 ───────────────┘   Locus 10.231.7.2:80
 #
 # So every proxy's client traffic crosses the same veth and bridge, and
 # every proxy reaches the same backend over the same veth and bridge. Only
@@ -18,10 +18,10 @@ LOCB_NS_BE=locb-be
 LOCB_NS_CL=locb-cl
 LOCB_BR=locbbr0
 LOCB_TAP=locb0
-LOCB_HOST_IP=10.78.0.1
-LOCB_STACK_IP=10.78.0.2
-LOCB_BACKEND_IP=10.78.0.11
-LOCB_CLIENT_IP=10.78.0.21
+LOCB_HOST_IP=10.231.7.1
+LOCB_STACK_IP=10.231.7.2
+LOCB_BACKEND_IP=10.231.7.11
+LOCB_CLIENT_IP=10.231.7.21
 LOCB_API=127.0.0.1:7190
 LOCB_ADMIN=127.0.0.1:9911
 NGINX_PROXY_PORT=8081
@@ -36,11 +36,16 @@ TOPO_PIDS=()
 topo_cleanup() {
   set +e
   for pid in "${TOPO_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${TOPO_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  for pid in "${TOPO_PIDS[@]}"; do
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   for f in "$TOPO_WORK"/*.pid; do [[ -f "$f" ]] && kill "$(cat "$f")" 2>/dev/null; done
   sleep 0.3
   ip link del locbbe0 2>/dev/null
   ip link del locbcl0 2>/dev/null
+  ip link del locbpx0 2>/dev/null
   ip netns del "$LOCB_NS_BE" 2>/dev/null
   ip netns del "$LOCB_NS_CL" 2>/dev/null
   ip link del "$LOCB_BR" 2>/dev/null
@@ -48,12 +53,18 @@ topo_cleanup() {
 }
 
 topo_check_free() {
-  for dev in "$LOCB_TAP" "$LOCB_BR" locbbe0 locbcl0; do
+  for dev in "$LOCB_TAP" "$LOCB_BR" locbbe0 locbcl0 locbpx0; do
     if ip link show "$dev" >/dev/null 2>&1; then
       echo "topology: interface $dev exists (another bench running?); remove it first" >&2
       return 1
     fi
   done
+  # Other engineers' tests use their own bridges and subnets on this host:
+  # never add a second route to a subnet someone already uses.
+  if ip route show | grep -q "^${LOCB_HOST_IP%.*}\."; then
+    echo "topology: subnet ${LOCB_HOST_IP%.*}.0/24 is already routed here: $(ip route show | grep "^${LOCB_HOST_IP%.*}\.")" >&2
+    return 1
+  fi
   for ns in "$LOCB_NS_BE" "$LOCB_NS_CL"; do
     if ip netns list | grep -qw "$ns"; then
       echo "topology: netns $ns exists; remove it with: ip netns del $ns" >&2
@@ -87,8 +98,8 @@ worker_cpu_affinity $(topo_cpu_mask "$CLIENT_CPU");
 daemon on;
 pid $TOPO_WORK/backend.pid;
 error_log $TOPO_WORK/backend.error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
+worker_rlimit_nofile 16384;
+events { worker_connections 8000; }
 http {
   access_log off;
   keepalive_requests 1000000;
@@ -114,8 +125,23 @@ topo_cpu_mask() {
 }
 
 # topo_start_proxyd BINARY CONFIG_YAML
+# LOCUS_PORT=tap (default): proxyd's own DPDK tap device joins the bridge.
+# LOCUS_PORT=af_packet: a veth pair, one end in the bridge, proxyd on the
+# other through DPDK's net_af_packet (PACKET_MMAP rings) instead.
 topo_start_proxyd() {
-  "$1" --device="net_tap0,iface=$LOCB_TAP" --ip="$LOCB_STACK_IP/24" --lcores="$PROXY_CPU" \
+  local device="net_tap0,iface=$LOCB_TAP"
+  if [[ "${LOCUS_PORT:-tap}" == af_packet ]]; then
+    ip link add locbpx0 type veth peer name "$LOCB_TAP"
+    ip link set locbpx0 master "$LOCB_BR"
+    ip link set locbpx0 up
+    ip link set "$LOCB_TAP" up
+    device="net_af_packet0,iface=$LOCB_TAP,qpairs=1"
+    # Veths leave TCP checksums to "hardware" (CHECKSUM_PARTIAL), and
+    # net_af_packet does not pass that state on: the senders must fill them.
+    ip netns exec "$LOCB_NS_CL" ethtool -K locbcl1 tx off >/dev/null
+    ip netns exec "$LOCB_NS_BE" ethtool -K locbbe1 tx off >/dev/null
+  fi
+  "$1" --device="$device" --ip="$LOCB_STACK_IP/24" --lcores="$PROXY_CPU" \
     --config="$2" --config_state="$TOPO_WORK/config.json" --access_log="" \
     --api_address="$LOCB_API" --admin_address="$LOCB_ADMIN" >"$TOPO_WORK/proxyd.log" 2>&1 &
   PROXYD_PID=$!
@@ -129,8 +155,10 @@ topo_start_proxyd() {
     fi
     sleep 0.1
   done
-  ip link set "$LOCB_TAP" master "$LOCB_BR"
-  ip link set "$LOCB_TAP" up
+  if [[ "${LOCUS_PORT:-tap}" != af_packet ]]; then
+    ip link set "$LOCB_TAP" master "$LOCB_BR"
+    ip link set "$LOCB_TAP" up
+  fi
   for _ in $(seq 1 100); do
     curl -sf "http://$LOCB_ADMIN/ready" >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -146,8 +174,8 @@ worker_cpu_affinity $(topo_cpu_mask "$PROXY_CPU");
 daemon on;
 pid $TOPO_WORK/nginx-proxy.pid;
 error_log $TOPO_WORK/nginx-proxy.error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
+worker_rlimit_nofile 16384;
+events { worker_connections 8000; }
 http {
   access_log off;
   keepalive_requests 1000000;
@@ -181,7 +209,7 @@ topo_start_haproxy() {
 global
   nbthread 1
   cpu-map 1/1 $PROXY_CPU
-  maxconn 65536
+  maxconn 8000
 defaults
   mode http
   timeout connect 5s
