@@ -8,8 +8,11 @@
 # config (an X-Config-Version header). There is no natural peer: nginx
 # reload is the nearest thing.
 #
-# Resolution: a sample is the time at which the poll that first saw the new
-# version returned, so it includes one poll round trip (shown).
+# Resolution: a thread polls /stats back to back; a sample is the time at
+# which the first poll that saw the new version on every core returned
+# (an upper bound; the lower bound, that poll's send time, is shown too).
+# For nginx, each poll is a new connection (keep-alive ones stay with the
+# old worker), so a sample includes one connection set-up.
 #
 # Environment: SAMPLES (default 40), PROXY_CPU (1), CLIENT_CPU (0).
 set -euo pipefail
@@ -55,8 +58,9 @@ l, n = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print()
 print("what                                         samples  p50 ms   p99 ms   max ms   call p50 ms  poll rtt p50 ms")
 print("-" * 110)
-print(f"locus: Apply returned -> all {l['cores']} core(s) applied  {l['samples']:7d}  {l['p50_ms']:7.3f}  {l['p99_ms']:7.3f}  {l['max_ms']:7.3f}  {l['call_p50_ms']:11.1f}  {l['poll_rtt_p50_ms']:15.3f}")
+print(f"locus: Apply returned -> all {l['cores']} core(s) applied  {l['samples']:5d}  {l['p50_ms']:7.3f}  {l['p99_ms']:7.3f}  {l['max_ms']:7.3f}  {l['call_p50_ms']:11.1f}  {l['poll_rtt_p50_ms']:15.3f}")
 print(f"nginx: -s reload returned -> new config served {n['samples']:5d}  {n['p50_ms']:7.3f}  {n['p99_ms']:7.3f}  {n['max_ms']:7.3f}  {n['call_p50_ms']:11.1f}  {n['poll_rtt_p50_ms']:15.3f}")
+print(f"locus lower bounds (poll sent): p50 {l['lower_p50_ms']:.3f} ms, p99 {l['lower_p99_ms']:.3f} ms")
 print("(call = proxyctl apply / nginx -s reload as processes, spawn included)")
 print(json.dumps({"bench": "control_apply_latency",
                   "metric": "p99 ms from Apply returning to every core serving the new version, under wrk load (lower is better)",
