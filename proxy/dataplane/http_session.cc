@@ -81,7 +81,7 @@ HttpSession::~HttpSession() {
   listener_.live.erase(this);
   if (listener_.gauge != nullptr) Drop(listener_.gauge->active);
   Drop(shard_.counters().active_connections);
-  if (pool_ != nullptr) shard_.ReleasePoolUser(pool_);
+  LeavePool();
   shard_.OnSessionClosed(&listener_);
 }
 
@@ -460,6 +460,7 @@ void HttpSession::OnRequestHead(Instant now) {
     return;
   }
   ++pool_->users;
+  ++pool_->active_requests;
   // The hash key, for consistent hashing pools (client IP or a header).
   hash_key_.reset();
   const lb::HashKeyConfig& key = pool_->config.hash_key;
@@ -542,7 +543,7 @@ void HttpSession::FailAttempt(Flag flag, Instant now) {
     outcome = route::AttemptOutcome::kConnectFailure;
   }
   if (route_ != nullptr && replayable_ && !response_started_ &&
-      route::ShouldRetry(route_->action().retry, method_, outcome, retries_)) {
+      route::ShouldRetry(route_->action().retry, method_, outcome, retries_) && StartRetry()) {
     ++retries_;
     Bump(counters.retries);
     Dispatch(now);
@@ -689,7 +690,8 @@ void HttpSession::OnResponseHead(Instant now) {
   }
   shard_.ReportOutcome(*pool_, up_->endpoint(), is_5xx ? 1 : 0);
   if (is_5xx && replayable_ && request_complete_ &&
-      route::ShouldRetry(route_->action().retry, method_, route::AttemptOutcome::k5xx, retries_)) {
+      route::ShouldRetry(route_->action().retry, method_, route::AttemptOutcome::k5xx, retries_) &&
+      StartRetry()) {
     // Nothing reached the client yet: try another endpoint.
     DropUpstream(/*reusable=*/false, now);
     shard_.timers().Cancel(up_timer_);
@@ -736,11 +738,27 @@ void HttpSession::FinishExchange(Instant now) {
   PumpRequest(now);  // a pipelined request may already be here
 }
 
+void HttpSession::LeavePool() {
+  if (pool_ == nullptr) return;
+  if (holding_retry_) pool_->retry_budget.RetryDone();
+  holding_retry_ = false;
+  --pool_->active_requests;
+  shard_.ReleasePoolUser(pool_);
+  pool_ = nullptr;
+}
+
+bool HttpSession::StartRetry() {
+  // The attempt that just failed was this request's retry, if any: it no
+  // longer counts against the budget.
+  if (holding_retry_) pool_->retry_budget.RetryDone();
+  holding_retry_ = pool_->retry_budget.TryStartRetry(route_->action().retry,
+                                                     pool_->active_requests);
+  if (!holding_retry_) Bump(shard_.counters().retries_budget_exhausted);
+  return holding_retry_;
+}
+
 void HttpSession::ResetRequest() {
-  if (pool_ != nullptr) {
-    shard_.ReleasePoolUser(pool_);
-    pool_ = nullptr;
-  }
+  LeavePool();
   route_ = nullptr;
   replay_.clear();
   up_in_.clear();

@@ -82,6 +82,12 @@ class HttpSession final : public ConnHandler,
   void ArmDownTimer(Instant now);
   void LogRequest(Instant now);
   void ResetRequest();
+  // Ends this request's use of pool_: its active-request count, its retry
+  // budget share, and its hold on the pool's lifetime.
+  void LeavePool();
+  // Takes a share of pool_'s retry budget for one more attempt (returning
+  // the previous attempt's share first); false when the budget is spent.
+  bool StartRetry();
 
   ProxyShard& shard_;
   ListenerRuntime& listener_;
@@ -122,6 +128,7 @@ class HttpSession final : public ConnHandler,
   route::Method method_ = route::Method::kGet;
   std::optional<uint64_t> hash_key_;
   uint32_t retries_ = 0;
+  bool holding_retry_ = false;  // a retry of pool_'s budget is ours
   bool retry_counted_ = false;
   uint16_t status_ = 0;
   Flag flag_ = Flag::kNone;

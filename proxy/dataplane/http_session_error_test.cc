@@ -101,6 +101,40 @@ TEST_F(HttpErrorTest, ConnectFailuresAreRetriedUpToNumRetriesEvenForPost) {
   EXPECT_EQ(net().Sum(&ProxyCounters::retries), 3u);
 }
 
+TEST_F(HttpErrorTest, RetryBudgetRefusesRetriesBeyondItsShare) {
+  Init();
+  route::RetryPolicy p;
+  p.num_retries = 3;
+  p.budget_percent = 0;
+  p.min_retry_concurrency = 0;  // the budget allows no retry in flight at all
+  net().Apply(Config({kClosedPort}, p));
+  TestClient& c = Connect();
+  Exchange(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", {"GET"});
+  EXPECT_EQ(c.received(), ErrorResponse(502, "Bad Gateway", "upstream connect failure", false));
+  EXPECT_EQ(net().Sum(&ProxyCounters::upstream_connect_failures), 1u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::retries), 0u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::retries_budget_exhausted), 1u);
+}
+
+TEST_F(HttpErrorTest, OneRequestsSuccessiveRetriesHoldOneShareOfTheBudget) {
+  Init();
+  route::RetryPolicy p;
+  p.num_retries = 3;
+  p.budget_percent = 0;
+  p.min_retry_concurrency = 1;  // exactly one retry in flight per pool and core
+  net().Apply(Config({kClosedPort}, p));
+  TestClient& c = Connect();
+  for (int request = 0; request < 2; ++request) {
+    c.Take();
+    Exchange(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", {"GET"});
+    EXPECT_EQ(c.received(), ErrorResponse(502, "Bad Gateway", "upstream connect failure", false));
+  }
+  // Each retry returned the previous attempt's share, and each finished
+  // request returned its own: the second request retried as often.
+  EXPECT_EQ(net().Sum(&ProxyCounters::retries), 6u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::retries_budget_exhausted), 0u);
+}
+
 TEST_F(HttpErrorTest, ConnectFailureIsRetriedOnTheOtherEndpoint) {
   Init();
   net().Apply(Config({kClosedPort, 8001}));
