@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""A small HTTP/1.1 backend for the proxy end-to-end tests (standard library only).
+
+nginx-light cannot echo bodies or sleep, so this covers what it cannot:
+  GET  /healthz          200 "ok"
+  GET  /slow?ms=N        waits N ms (at most 60000), then 200 "slow <name> N"
+  *    /echo             reads the body (Content-Length or chunked) and answers
+                         JSON: name, method, path, chunked, expect, length,
+                         sha256, headers (lower-cased names)
+  *    /echo-raw         the body itself, as application/octet-stream
+  GET  /ws               WebSocket (RFC 6455) echo of text and binary messages
+  *    anything else     JSON as /echo
+Every response carries X-Backend: NAME and X-Conn-Request: K (the K-th
+request on this backend connection), so tests can see connection reuse.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MAX_BODY = 64 << 20
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "e2e-backend"
+
+    def setup(self):
+        super().setup()
+        self.requests_on_connection = 0
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (self.server.name, fmt % args))
+
+    # --- helpers
+    def read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if "chunked" in te.lower():
+            chunks = []
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    raise ConnectionError("EOF in chunk size")
+                size = int(line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    while True:  # trailers
+                        t = self.rfile.readline(8192)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(8)  # CRLF after the data
+            return b"".join(chunks), True
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        if n > MAX_BODY:
+            raise ValueError("body too large")
+        return (self.rfile.read(n) if n else b""), False
+
+    def send(self, status, body, ctype="text/plain", extra=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Backend", self.server.name)
+        self.send_header("X-Conn-Request", str(self.requests_on_connection))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def describe(self, body, chunked):
+        u = urlsplit(self.path)
+        return json.dumps({
+            "name": self.server.name,
+            "method": self.command,
+            "path": u.path,
+            "query": u.query,
+            "chunked": chunked,
+            "expect": self.headers.get("Expect"),
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "conn_request": self.requests_on_connection,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+        }, sort_keys=True).encode() + b"\n"
+
+    # --- dispatch
+    def handle_any(self):
+        self.requests_on_connection += 1
+        u = urlsplit(self.path)
+        if u.path == "/healthz":
+            return self.send(200, b"ok\n")
+        if u.path == "/slow":
+            ms = min(int(parse_qs(u.query).get("ms", ["1000"])[0]), 60000)
+            time.sleep(ms / 1000.0)
+            return self.send(200, ("slow %s %d\n" % (self.server.name, ms)).encode())
+        if u.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket()
+        try:
+            body, chunked = self.read_body()
+        except (ValueError, ConnectionError) as e:
+            self.close_connection = True
+            return self.send(400, ("bad body: %s\n" % e).encode())
+        if u.path == "/echo-raw":
+            return self.send(200, body, "application/octet-stream")
+        return self.send(200, self.describe(body, chunked), "application/json")
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = handle_any
+
+    # --- WebSocket echo (RFC 6455)
+    def websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("X-Backend", self.server.name)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        rf, wf = self.rfile, self.wfile
+        while True:
+            head = rf.read(2)
+            if len(head) < 2:
+                return
+            fin_op, ln = head
+            op = fin_op & 0x0F
+            masked = ln & 0x80
+            ln &= 0x7F
+            if ln == 126:
+                ln = struct.unpack("!H", rf.read(2))[0]
+            elif ln == 127:
+                ln = struct.unpack("!Q", rf.read(8))[0]
+            mask = rf.read(4) if masked else b"\0\0\0\0"
+            data = bytearray(rf.read(ln))
+            for i in range(len(data)):
+                data[i] ^= mask[i % 4]
+            if op == 0x8:  # close: answer with the same code
+                wf.write(bytes([0x88, len(data)]) + bytes(data))
+                wf.flush()
+                return
+            if op == 0x9:  # ping -> pong
+                op = 0xA
+            if len(data) < 126:
+                hdr = bytes([0x80 | op, len(data)])
+            elif len(data) < 65536:
+                hdr = bytes([0x80 | op, 126]) + struct.pack("!H", len(data))
+            else:
+                hdr = bytes([0x80 | op, 127]) + struct.pack("!Q", len(data))
+            wf.write(hdr + bytes(data))
+            wf.flush()
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--name", required=True)
+    p.add_argument("--address", required=True)
+    p.add_argument("--port", type=int, required=True)
+    a = p.parse_args()
+    srv = Server((a.address, a.port), Handler)
+    srv.name = a.name
+    sys.stderr.write("backend %s on %s:%d\n" % (a.name, a.address, a.port))
+    sys.stderr.flush()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
