@@ -483,6 +483,7 @@ v1::StatsResponse ControlPlane::Stats() const {
     out->set_bytes_sent(c.bytes_sent);
     out->set_upstream_connect_failures(c.upstream_connect_failures);
     out->set_retries(c.retries);
+    out->set_retries_budget_exhausted(c.retries_budget_exhausted);
   }
   using Key = std::tuple<std::string, std::string, uint32_t>;
   std::map<Key, const EndpointStats*> by_key;

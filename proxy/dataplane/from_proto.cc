@@ -1,6 +1,7 @@
 #include "proxy/dataplane/from_proto.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -153,6 +154,10 @@ route::RouteTableConfig Table(const api::v1::RouteTable& t) {
       route.action.clusters.push_back({w.pool(), w.has_weight() ? w.weight() : 1});
     }
     route.action.timeout = FromProtoDuration(a.timeout(), route.action.timeout);
+    // config.proto: an unset retry policy means no retries.
+    route.action.retry.retry_on_connect_failure = false;
+    route.action.retry.retry_on_5xx = false;
+    route.action.retry.num_retries = 0;
     if (a.has_retry()) {
       const api::v1::RetryPolicy& rp = a.retry();
       route.action.retry.retry_on_connect_failure = false;
@@ -163,7 +168,7 @@ route::RouteTableConfig Table(const api::v1::RouteTable& t) {
         }
         if (on == api::v1::RetryPolicy::HTTP_5XX) route.action.retry.retry_on_5xx = true;
       }
-      if (rp.has_num_retries()) route.action.retry.num_retries = rp.num_retries();
+      route.action.retry.num_retries = rp.has_num_retries() ? rp.num_retries() : 1;
       route.action.retry.per_try_timeout =
           FromProtoDuration(rp.per_try_timeout(), Duration::Zero());
       if (rp.has_budget_percent()) route.action.retry.budget_percent = rp.budget_percent();
@@ -211,9 +216,10 @@ absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
     if (lim.max_request_header_bytes() != 0) {
       listener.limits.max_request_header_bytes = lim.max_request_header_bytes();
     }
-    if (lim.max_request_body_bytes() != 0) {
-      listener.limits.max_request_body_bytes = lim.max_request_body_bytes();
-    }
+    // 0 = unlimited (config.proto): the parser's largest configurable body.
+    listener.limits.max_request_body_bytes = lim.max_request_body_bytes() != 0
+                                                 ? lim.max_request_body_bytes()
+                                                 : std::numeric_limits<uint64_t>::max();
     switch (l.proxy_protocol()) {
       case api::v1::Listener::V1:
         listener.proxy_protocol = ProxyProtocolVersion::kV1;

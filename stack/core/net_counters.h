@@ -41,6 +41,7 @@ struct NetCounters {
   uint64_t arp_replies_out = 0;
   uint64_t icmp_echo_in = 0;
   uint64_t icmp_echo_out = 0;
+  uint64_t icmp_unreachable_out = 0;
   uint64_t ipv4_in = 0;
   uint64_t ipv4_out = 0;
   std::array<uint64_t, static_cast<size_t>(NetDrop::kCount)> drops{};

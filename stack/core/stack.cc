@@ -251,10 +251,52 @@ void Stack::HandleIpv4(link::Packet* frame, std::span<const uint8_t> payload, In
       HandleIcmp(frame, wire::kEthernetHeaderLength, header_length, ip->payload(), now);
       return;
     default:
+      // RFC 1122 §3.2.2.1 / §4.1.3.1: nothing listens on UDP, and other
+      // protocols are not spoken here: say so (rate limited).
       counters_.Drop(NetDrop::kUnsupportedProtocol);
+      SendUnreachable(*frame, ip->protocol() == wire::kIpProtocolUdp ? kIcmpPortUnreachable
+                                                                     : kIcmpProtocolUnreachable,
+                      now);
       link::FreePacket(frame);
       return;
   }
+}
+
+void Stack::SendUnreachable(const link::Packet& frame, uint8_t code, Instant now) {
+  // RFC 1812 §4.3.2.8 style token bucket: a burst, then a steady rate.
+  if (now - unreachable_window_ >= Duration::Seconds(1)) {
+    unreachable_window_ = now;
+    unreachable_sent_ = 0;
+  }
+  if (unreachable_sent_ >= kMaxUnreachablePerSecond) return;
+  const uint8_t* original = frame.data() + wire::kEthernetHeaderLength;
+  size_t original_length = frame.length - wire::kEthernetHeaderLength;
+  // RFC 1812 §4.3.2.3: as much of the datagram as fits in 576 bytes.
+  size_t quoted = std::min<size_t>(original_length, 576 - wire::kIpv4MinHeaderLength -
+                                                        wire::kIcmpHeaderLength);
+  link::Packet* p = pool_.Allocate();
+  if (p == nullptr) {
+    counters_.Drop(NetDrop::kNoBuffer);
+    return;
+  }
+  size_t icmp_length = wire::kIcmpHeaderLength + quoted;
+  uint8_t* out = p->Append(static_cast<uint16_t>(wire::kIpv4MinHeaderLength + icmp_length));
+  uint8_t* icmp = out + wire::kIpv4MinHeaderLength;
+  std::memcpy(icmp + wire::kIcmpHeaderLength, original, quoted);
+  wire::IcmpHeader{wire::kIcmpTypeDestinationUnreachable, code, 0}.Emit(
+      std::span<uint8_t>(icmp, icmp_length));
+  wire::Ipv4Header ip{};
+  ip.total_length = static_cast<uint16_t>(wire::kIpv4MinHeaderLength + icmp_length);
+  ip.id = next_ip_id_++;
+  ip.ttl = wire::kIpv4DefaultTtl;
+  ip.protocol = wire::kIpProtocolIcmp;
+  ip.source = config_.interface.address;
+  ip.destination = wire::Ipv4Address(wire::LoadBe32(original + 12));
+  ip.Emit(std::span<uint8_t>(out, wire::kIpv4MinHeaderLength));
+  ++unreachable_sent_;
+  ++counters_.icmp_unreachable_out;
+  ++counters_.ipv4_out;
+  SendIpv4(p, ip.destination, now);
 }
 
 void Stack::HandleIcmp(link::Packet* frame, size_t ip_offset, size_t ip_header_length,
@@ -303,15 +345,16 @@ void Stack::HandleIcmp(link::Packet* frame, size_t ip_offset, size_t ip_header_l
 void Stack::TransmitSegment(const tcp::FourTuple& tuple, link::Packet* segment) {
   uint16_t segment_length = segment->length;
   uint8_t* tcp = segment->data();
-  uint16_t pseudo = wire::PseudoHeaderSum(tuple.local_ip, tuple.remote_ip, wire::kIpProtocolTcp,
-                                          segment_length);
+  // TCP emits segments with the pseudo-header sum already in the checksum
+  // field (the offload convention): the NIC, or a sum over the segment as
+  // it stands, completes it.
   if (tx_tcp_checksum_) {
-    wire::StoreBe16(tcp + 16, pseudo);
     segment->flags |= link::kTxTcpChecksum;
     segment->l4_length = static_cast<uint8_t>((tcp[12] >> 4) * 4);
   } else {
+    // The TCP layer already stored the pseudo-header sum in the checksum
+    // field (TxChecksum::kOffload): summing the segment includes it once.
     wire::InternetChecksum sum;
-    sum.AddFolded(pseudo);
     sum.Add(segment->bytes());
     wire::StoreBe16(tcp + 16, sum.Checksum());
   }

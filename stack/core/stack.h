@@ -53,6 +53,12 @@ struct StackSecrets {
   tcp::SynCookies cookies;
 };
 
+// ICMP destination-unreachable codes we send (RFC 792).
+inline constexpr uint8_t kIcmpProtocolUnreachable = 2;
+inline constexpr uint8_t kIcmpPortUnreachable = 3;
+// ICMP errors per second per core, at most.
+inline constexpr uint32_t kMaxUnreachablePerSecond = 100;
+
 class Stack final : public tcp::SegmentTransmitter {
  public:
   Stack(const StackConfig& config, link::Link& link, uint16_t queue, const StackSecrets& secrets,
@@ -85,7 +91,8 @@ class Stack final : public tcp::SegmentTransmitter {
   // Sends a gratuitous ARP announcing our address (RFC 5227 §2.3).
   void AnnounceAddress(Instant now);
 
-  // SegmentTransmitter: IPv4 + Ethernet around a TCP segment.
+  // SegmentTransmitter: IPv4 + Ethernet around a TCP segment whose checksum
+  // field holds the pseudo-header sum (wire::TxChecksum::kOffload).
   void TransmitSegment(const tcp::FourTuple& tuple, link::Packet* segment) override;
 
   tcp::TcpLayer& tcp() { return tcp_; }
@@ -103,6 +110,9 @@ class Stack final : public tcp::SegmentTransmitter {
   void HandleIpv4(link::Packet* frame, std::span<const uint8_t> payload, Instant now);
   void HandleIcmp(link::Packet* frame, size_t ip_offset, size_t ip_header_length,
                   std::span<const uint8_t> icmp, Instant now);
+  // ICMP destination unreachable (RFC 792) about `frame`, an IPv4 datagram
+  // addressed to us.
+  void SendUnreachable(const link::Packet& frame, uint8_t code, Instant now);
   void SendArp(uint16_t op, wire::MacAddress target_mac, wire::Ipv4Address target_ip,
                wire::MacAddress ethernet_destination);
   // Routes an IPv4 packet (data() at the IPv4 header) to its next hop and
@@ -125,6 +135,8 @@ class Stack final : public tcp::SegmentTransmitter {
   uint16_t next_ip_id_ = 0;
   Instant now_;  // of the current poll, for transmissions from TCP
   Instant next_arp_expire_;
+  Instant unreachable_window_;
+  uint32_t unreachable_sent_ = 0;
   std::vector<link::Packet*> tx_;
 };
 

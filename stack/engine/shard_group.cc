@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Create(link::Link& link,
   group->listeners_ = steer::ListenerPortSet::Create({});
 
   if (shards > 1) {
-    absl::StatusOr<std::unique_ptr<RingMesh>> mesh = RingMesh::Create(shards);
+    absl::StatusOr<std::unique_ptr<RingMesh>> mesh = RingMesh::Create(shards, options.redirect_ring_size);
     if (!mesh.ok()) return mesh.status();
     group->mesh_ = std::move(*mesh);
   }

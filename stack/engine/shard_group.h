@@ -32,6 +32,8 @@ struct ShardGroupOptions {
   SteeringChoice steering = SteeringChoice::kAuto;
   // Secret for the per-destination port search start (RFC 6056 §3.3.3).
   uint64_t port_seed = 0;
+  // Frames in flight between two shards (a power of two).
+  uint32_t redirect_ring_size = kRedirectRingSize;
 };
 
 using AppFactory = std::function<std::unique_ptr<ShardApp>(unsigned shard_index)>;
