@@ -2,13 +2,17 @@
 """A small HTTP/1.1 backend for the proxy end-to-end tests (standard library only).
 
 nginx-light cannot echo bodies or sleep, so this covers what it cannot:
+Paths are matched by their last segment (/any/prefix/slow is /slow), so
+routes need not rewrite them.
   GET  /healthz          200 "ok"
   GET  /slow?ms=N        waits N ms (at most 60000), then 200 "slow <name> N"
   *    /echo             reads the body (Content-Length or chunked) and answers
                          JSON: name, method, path, chunked, expect, length,
                          sha256, headers (lower-cased names)
   *    /echo-raw         the body itself, as application/octet-stream
-  GET  /ws               WebSocket (RFC 6455) echo of text and binary messages
+  GET  /ws               WebSocket (RFC 6455): a text greeting "hello from NAME",
+                         then an echo of text and binary messages, pong for ping
+  GET  /ws-quiet         the same without the greeting: the client speaks first
   *    anything else     JSON as /echo
 Every response carries X-Backend: NAME and X-Conn-Request: K (the K-th
 request on this backend connection), so tests can see connection reuse.
@@ -36,6 +40,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in separate writes: without this, Nagle
+        # and the peer's delayed ACK add 40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.requests_on_connection = 0
 
     def log_message(self, fmt, *args):
@@ -101,27 +108,28 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         self.requests_on_connection += 1
         u = urlsplit(self.path)
-        if u.path == "/healthz":
+        leaf = u.path.rsplit("/", 1)[-1]  # routes keep their prefix: /lc/slow is "slow"
+        if leaf == "healthz":
             return self.send(200, b"ok\n")
-        if u.path == "/slow":
+        if leaf == "slow":
             ms = min(int(parse_qs(u.query).get("ms", ["1000"])[0]), 60000)
             time.sleep(ms / 1000.0)
             return self.send(200, ("slow %s %d\n" % (self.server.name, ms)).encode())
-        if u.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
-            return self.websocket()
+        if leaf in ("ws", "ws-quiet") and self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket(greet=leaf == "ws")
         try:
             body, chunked = self.read_body()
         except (ValueError, ConnectionError) as e:
             self.close_connection = True
             return self.send(400, ("bad body: %s\n" % e).encode())
-        if u.path == "/echo-raw":
+        if leaf == "echo-raw":
             return self.send(200, body, "application/octet-stream")
         return self.send(200, self.describe(body, chunked), "application/json")
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = handle_any
 
     # --- WebSocket echo (RFC 6455)
-    def websocket(self):
+    def websocket(self, greet):
         key = self.headers.get("Sec-WebSocket-Key", "")
         accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
         self.send_response(101)
@@ -130,6 +138,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Sec-WebSocket-Accept", accept)
         self.send_header("X-Backend", self.server.name)
         self.end_headers()
+        # A greeting first, so the server-to-client direction is checked on
+        # its own.
+        if greet:
+            greeting = ("hello from %s" % self.server.name).encode()
+            self.wfile.write(bytes([0x81, len(greeting)]) + greeting)
         self.wfile.flush()
         self.close_connection = True
         rf, wf = self.rfile, self.wfile

@@ -51,6 +51,12 @@ check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
 # known_bug ID DESCRIPTION: a check failed because of a proxy bug that is
 # reported (BUGS.md). It still fails the test: a known bug is not a pass.
 known_bug() { E2E_KNOWN+=("$1: $2"); log "KNOWN PROXY BUG $1: $2"; }
+# check_bug ID DESCRIPTION COMMAND...: as check, and a failure is recorded
+# as the known proxy bug ID (BUGS.md).
+check_bug() {
+  local id=$1 d=$2; shift 2
+  if "$@"; then pass "$d"; else fail "$d"; known_bug "$id" "$d"; fi
+}
 die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- set-up
@@ -100,6 +106,10 @@ e2e_cleanup() {
   for p in "$WORK"/nginx-*.pid; do [[ -f $p ]] && kill "$(cat "$p")" 2>/dev/null; done
   # Anything still running inside our own namespaces was started by us.
   local ns
+  for ns in "$NS_P" "$NS_B"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$p" 2>/dev/null; done
+  done
+  sleep 0.3
   for ns in "$NS_P" "$NS_B"; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   done
@@ -181,7 +191,7 @@ stop_nginx() {  # stop_nginx NAME: SIGTERM (fast shutdown), waits for exit
 # start_py NAME IP PORT [ARGS]: backend.py in $NS_B.
 start_py() {
   local name=$1 ip=$2 port=$3; shift 3
-  inb "$PYTHON" "$E2E_DIR/backend.py" --name "$name" --address "$ip" --port "$port" "$@" \
+  ip netns exec "$NS_B" "$PYTHON" "$E2E_DIR/backend.py" --name "$name" --address "$ip" --port "$port" "$@" \
     >"$WORK/py-$name.log" 2>&1 &
   PIDS+=($!)
   eval "PY_PID_$name=$!"
@@ -193,7 +203,9 @@ start_py() {
 # in $WORK; waits until the stack answers ping and /ready says 200.
 start_proxyd() {
   local log=${PROXYD_LOG:-$WORK/proxyd.log}
-  inp "$PROXYD" --device="net_tap0,iface=$TAP" --ip="$VIP/24" --gateway="$HOST_IP" \
+  # Not through inp: $! must be proxyd itself (ip netns exec execs it), not
+  # a subshell, or signals would miss it.
+  ip netns exec "$NS_P" "$PROXYD" --device="net_tap0,iface=$TAP" --ip="$VIP/24" --gateway="$HOST_IP" \
     --lcores="${LCORES:-0}" --config_state="$WORK/state/config.json" \
     --access_log="$WORK/access.log" --api_address="$API" --admin_address="$ADMIN" \
     "$@" >>"$log" 2>&1 &
