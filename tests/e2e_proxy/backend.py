@@ -10,6 +10,8 @@ routes need not rewrite them.
                          JSON: name, method, path, chunked, expect, length,
                          sha256, headers (lower-cased names)
   *    /echo-raw         the body itself, as application/octet-stream
+  *    /echo-chunked     the body itself, as a chunked response (chunks of
+                         1, 10, 100, ... 100000 bytes, repeating)
   GET  /ws               WebSocket (RFC 6455): a text greeting "hello from NAME",
                          then an echo of text and binary messages, pong for ping
   GET  /ws-quiet         the same without the greeting: the client speaks first
@@ -89,6 +91,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.wfile.flush()
 
+    def send_chunked(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Backend", self.server.name)
+        self.send_header("X-Conn-Request", str(self.requests_on_connection))
+        self.end_headers()
+        if self.command != "HEAD":
+            sizes = [1, 10, 100, 1000, 10000, 100000]
+            i = k = 0
+            while i < len(body):
+                n = sizes[k % len(sizes)]
+                k += 1
+                piece = body[i:i + n]
+                i += n
+                self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def describe(self, body, chunked):
         u = urlsplit(self.path)
         return json.dumps({
@@ -124,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, ("bad body: %s\n" % e).encode())
         if leaf == "echo-raw":
             return self.send(200, body, "application/octet-stream")
+        if leaf == "echo-chunked":
+            return self.send_chunked(body)
         return self.send(200, self.describe(body, chunked), "application/json")
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = handle_any

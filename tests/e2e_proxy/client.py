@@ -5,6 +5,9 @@
                                         line per response: STATUS X-Backend URI-or-body
   client.py expect100 HOST PORT PATH     Expect: 100-continue; the body is sent
                                         only after the interim 100 arrives
+  client.py raw HOST PORT HEX            sends the bytes (hex) in one write; prints
+                                        the first response's status code, then
+                                        "closed" or "open" (did the proxy close?)
   client.py websocket HOST PORT PATH     handshake, the backend's greeting (not for
                                         /ws-quiet), text, 70000-byte binary, ping, close
 Exit 0 when every check held; messages on stderr say what failed.
@@ -60,10 +63,12 @@ class Reader:
             headers[k.strip().lower()] = v.strip()
         return int(status.split()[1]), headers
 
-    def response(self):
+    def response(self, head_request=False):
         status, headers = self.head()
         if status == 100:
-            return self.response()
+            return self.response(head_request)
+        if head_request:
+            return status, headers, b""
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = b""
             while True:
@@ -96,7 +101,10 @@ def pipeline(host, port, *paths):
     reqs = []
     for i, p in enumerate(paths):
         last = i == len(paths) - 1
-        if p.startswith("POST:"):
+        if p.startswith("HEAD:"):
+            reqs.append(("HEAD %s HTTP/1.1\r\nHost: pipe\r\n%s\r\n" %
+                         (p[5:], "Connection: close\r\n" if last else "")).encode())
+        elif p.startswith("POST:"):
             p = p[5:]
             body = ("body-%d" % i).encode()
             reqs.append(("POST %s HTTP/1.1\r\nHost: pipe\r\nContent-Length: %d\r\n%s\r\n" %
@@ -107,8 +115,12 @@ def pipeline(host, port, *paths):
     s = connect(host, port)
     s.sendall(b"".join(reqs))  # one write: the requests arrive together
     r = Reader(s)
-    for _ in paths:
-        status, headers, body = r.response()
+    for p in paths:
+        status, headers, body = r.response(head_request=p.startswith("HEAD:"))
+        if p.startswith("HEAD:"):
+            print(status, headers.get("x-backend", "-"),
+                  "HEAD content-length=%s" % headers.get("content-length"))
+            continue
         text = body.decode("latin-1").strip()
         uri = [w[4:] for w in text.split() if w.startswith("uri=")]
         if headers.get("content-type") == "application/json":
@@ -145,6 +157,15 @@ def expect100(host, port, path):
     if j["sha256"] != hashlib.sha256(body).hexdigest() or j["length"] != len(body):
         fail("the backend got a different body: %r" % j)
     print("final 200, backend got %d bytes intact, saw Expect=%r" % (j["length"], j["expect"]))
+
+
+def raw(host, port, hexdata):
+    s = connect(host, port)
+    s.sendall(bytes.fromhex(hexdata))
+    r = Reader(s)
+    status, headers, body = r.response()
+    print(status)
+    print("closed" if r.at_eof() else "open")
 
 
 def ws_frame(op, payload):
@@ -220,6 +241,6 @@ def websocket(host, port, path):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     try:
-        {"pipeline": pipeline, "expect100": expect100, "websocket": websocket}[cmd](*args)
+        {"pipeline": pipeline, "expect100": expect100, "raw": raw, "websocket": websocket}[cmd](*args)
     except (EOFError, OSError) as e:
         fail("%s: %s" % (cmd, e))

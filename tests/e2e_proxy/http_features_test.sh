@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # HTTP/1.1 features through proxyd: client and upstream keep-alive,
-# pipelining, chunked uploads, large bodies, Expect: 100-continue, WebSocket.
+# pipelining, Content-Length and chunked bodies both ways (sha256), HEAD,
+# Expect: 100-continue, malformed requests (right status, closed, never
+# forwarded), X-Forwarded-For/Via, 404/502/503, WebSocket.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-E2E_DEADLINE=200 e2e_init http
+E2E_DEADLINE=240 e2e_init http
 e2e_topology
-N1=${NGINX_IPS[0]} N2=${NGINX_IPS[1]} P1=${PY_IPS[0]}
+N1=${NGINX_IPS[0]} N2=${NGINX_IPS[1]} P1=${PY_IPS[0]} P2=${PY_IPS[1]}
 start_nginx n1 "$N1"
 start_nginx n2 "$N2"
 start_py p1 "$P1" 9000
+start_py p2 "$P2" 9000
+# Routes: /py/ -> p1 (python), /n/ -> nginx n1+n2, /gone/ -> p2 without
+# health checks (502 once p2 is killed), /hc/ -> p2 with health checks
+# (503 once they mark it down), /dead/ -> a port nobody listens on (502).
+# Nothing else matches (404).
 cat >"$WORK/http.yaml" <<EOF
 listeners:
   - {name: web, port: 80, route_table: main}
@@ -17,13 +24,24 @@ route_tables:
   - name: main
     routes:
       - {name: py, match: {prefix: /py/}, action: {weighted_pools: [{pool: py}]}}
-      - {name: web, match: {prefix: /}, action: {weighted_pools: [{pool: web}]}}
+      - {name: gone, match: {prefix: /gone/}, action: {weighted_pools: [{pool: gone}]}}
+      - {name: hc, match: {prefix: /hc/}, action: {weighted_pools: [{pool: hc}]}}
+      - {name: dead, match: {prefix: /dead/}, action: {weighted_pools: [{pool: dead}]}}
+      - {name: web, match: {prefix: /n/}, action: {weighted_pools: [{pool: web}]}}
 pools:
   - name: web
     endpoints: [{address: $N1, port: 8080}, {address: $N2, port: 8080}]
   - name: py
     endpoints: [{address: $P1, port: 9000}]
     keepalive: {max_idle_per_core: 4}
+  - name: gone
+    endpoints: [{address: $P2, port: 9000}]
+  - name: hc
+    endpoints: [{address: $P2, port: 9000}]
+    health_check: {http: {path: /healthz}, interval: 1s, timeout: 500ms, rise: 1, fall: 1}
+  - name: dead
+    endpoints: [{address: $P2, port: 9999}]
+    connect_timeout: 2s
 EOF
 start_proxyd --config="$WORK/http.yaml"
 CLIENT="inp $PYTHON $E2E_DIR/client.py"
@@ -37,7 +55,7 @@ print(sum(int(c.get("connectionsAccepted", 0)) for c in json.load(sys.stdin)["co
 
 log "--- client keep-alive"
 a0=$(accepted)
-pcurl -v "http://$VIP/ka/1" "http://$VIP/ka/2" "http://$VIP/ka/3" >"$WORK/ka.out" 2>"$WORK/ka.err"
+pcurl -v "http://$VIP/n/ka/1" "http://$VIP/n/ka/2" "http://$VIP/n/ka/3" >"$WORK/ka.out" 2>"$WORK/ka.err"
 a1=$(accepted)
 check "curl reuses its connection for 3 requests (\"Re-using existing connection\" twice)" \
   test "$(grep -c 'Re-using existing connection' "$WORK/ka.err")" -eq 2
@@ -47,7 +65,7 @@ check "the proxy accepted 1 connection for them (accepted $a0 -> $a1)" test $((a
 
 # wrk with keep-alive: 4 connections, 3 s.
 a0=$(accepted)
-inp timeout 20 wrk -t1 -c4 -d3s "http://$VIP/wrk" >"$WORK/wrk-ka.txt" 2>&1
+inp timeout 20 wrk -t1 -c4 -d3s "http://$VIP/n/wrk" >"$WORK/wrk-ka.txt" 2>&1
 a1=$(accepted)
 cat "$WORK/wrk-ka.txt"
 reqs=$(sed -nE 's/^ *([0-9]+) requests in .*/\1/p' "$WORK/wrk-ka.txt")
@@ -65,16 +83,16 @@ check "two client connections share one backend connection (X-Conn-Request $r1 t
   test "${r2:-0}" -eq $((${r1:-0} + 1))
 
 log "--- pipelining"
-$CLIENT pipeline "$VIP" 80 /pipe/1 /pipe/2 /pipe/3 >"$WORK/pipe.out" 2>&1
+$CLIENT pipeline "$VIP" 80 /n/pipe/1 /n/pipe/2 /n/pipe/3 >"$WORK/pipe.out" 2>&1
 cat "$WORK/pipe.out"
 check "three pipelined GETs in one write: three ordered answers, then close" \
-  test "$(awk '$1 == 200 {print $3}' "$WORK/pipe.out" | tr '\n' ' ')" == "/pipe/1 /pipe/2 /pipe/3 " -a \
+  test "$(awk '$1 == 200 {print $3}' "$WORK/pipe.out" | tr '\n' ' ')" == "/n/pipe/1 /n/pipe/2 /n/pipe/3 " -a \
   "$(tail -1 "$WORK/pipe.out")" == EOF
-$CLIENT pipeline "$VIP" 80 /py/p1 POST:/py/echo /pipe/3 /py/p4 >"$WORK/pipe2.out" 2>&1
+$CLIENT pipeline "$VIP" 80 /py/p1 POST:/py/echo /n/pipe/3 /py/p4 >"$WORK/pipe2.out" 2>&1
 cat "$WORK/pipe2.out"
 check "pipelined GET, POST with body, GET to another pool, GET: four ordered answers" \
   test "$(sed -E 's/n[12]:8080/nX/' "$WORK/pipe2.out" | tr '\n' '|')" == \
-  "200 p1 /py/p1 GET length=0|200 p1 /py/echo POST length=6|200 nX /pipe/3|200 p1 /py/p4 GET length=0|EOF|"
+  "200 p1 /py/p1 GET length=0|200 p1 /py/echo POST length=6|200 nX /n/pipe/3|200 p1 /py/p4 GET length=0|EOF|"
 
 log "--- chunked upload and large bodies"
 json_field() {  # json_field FILE: "sha256 length method" of a backend.py answer
@@ -126,6 +144,105 @@ printf 'POST /py/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nExpect: 
   inp timeout 10 nc -q 2 "$VIP" 80 >"$WORK/e100-413.out" 2>&1
 check "Expect: 100-continue over the body limit: 413 without 100 Continue ($(head -1 "$WORK/e100-413.out" | tr -d '\r'))" \
   bash -c "head -1 '$WORK/e100-413.out' | grep -q '^HTTP/1.1 413' && ! grep -q ' 100 ' '$WORK/e100-413.out'"
+
+log "--- GET/POST bodies both ways (Content-Length and chunked), sha256"
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+head -c 300001 /dev/urandom >"$WORK/mid.bin"
+CURL_MAX_TIME=20 pcurl -X GET --data-binary @"$WORK/mid.bin" -H 'Expect:' \
+  "http://$VIP/py/echo" >"$WORK/get-body.json"
+got=$(json_field "$WORK/get-body.json")
+check "GET with a 300001-byte Content-Length body: the backend got it intact ($got)" \
+  test "$got" == "$(sha "$WORK/mid.bin") 300001 GET"
+CURL_MAX_TIME=20 pcurl --data-binary @"$WORK/mid.bin" -H 'Expect:' -D "$WORK/post-cl.hdr" \
+  "http://$VIP/py/echo-raw" >"$WORK/post-cl.out"
+check "POST Content-Length 300001 -> Content-Length response: sha256 equal" \
+  test "$(sha "$WORK/post-cl.out")" == "$(sha "$WORK/mid.bin")"
+CURL_MAX_TIME=20 pcurl --data-binary @"$WORK/mid.bin" -H 'Expect:' -D "$WORK/post-ch.hdr" \
+  "http://$VIP/py/echo-chunked" >"$WORK/post-ch.out"
+check "POST Content-Length 300001 -> chunked response (chunks of 1..100000 bytes): sha256 equal" \
+  test "$(sha "$WORK/post-ch.out")" == "$(sha "$WORK/mid.bin")"
+check "the chunked response reaches the client chunked (Transfer-Encoding: chunked)" \
+  grep -qi '^Transfer-Encoding: chunked' "$WORK/post-ch.hdr"
+CURL_MAX_TIME=20 pcurl -X POST -T - -H "Transfer-Encoding: chunked" \
+  "http://$VIP/py/echo-chunked" <"$WORK/mid.bin" >"$WORK/post-chch.out"
+check "chunked POST -> chunked response: sha256 equal" \
+  test "$(sha "$WORK/post-chch.out")" == "$(sha "$WORK/mid.bin")"
+pcurl -X POST -H 'Content-Length: 0' "http://$VIP/py/echo-chunked" >"$WORK/empty.out"
+check "POST with an empty body -> empty chunked response" test ! -s "$WORK/empty.out"
+
+log "--- HEAD"
+pcurl -sS -I "http://$VIP/py/echo-raw" --next -sS "http://$VIP/n/after-head" \
+  >"$WORK/head.out" 2>&1
+cat "$WORK/head.out"
+check "HEAD: 200 and no body; the next request on the same connection is answered" \
+  bash -c "head -1 '$WORK/head.out' | grep -q '^HTTP/1.1 200' && grep -q '^backend=n[12] port=8080 uri=/n/after-head ' '$WORK/head.out'"
+$CLIENT pipeline "$VIP" 80 HEAD:/py/h1 /py/h2 HEAD:/py/echo-chunked /n/h4 >"$WORK/pipe-head.out" 2>&1
+cat "$WORK/pipe-head.out"
+check "pipelined HEAD, GET, HEAD of a chunked resource, GET: four answers in order, HEADs without body" \
+  test "$(awk '{print $1, $3}' "$WORK/pipe-head.out" | sed -E 's/content-length=[0-9]+/CL/' | tr '\n' '|')" == \
+  "200 HEAD|200 /py/h2|200 HEAD|200 /n/h4|EOF |"
+
+log "--- malformed requests: the right 4xx/5xx, connection closed, never forwarded"
+# raw_req NAME WANT PRINTF-FORMAT: sends the bytes on a fresh connection.
+# The path of every request carries the marker /py/bad-NAME; the backend logs
+# every request line it receives, so the marker must never appear there.
+raw_req() {
+  local name=$1 want=$2 fmt=$3 hex out
+  hex=$(printf "$fmt" | od -An -v -tx1 | tr -d ' \n')
+  out=$($CLIENT raw "$VIP" 80 "$hex" 2>&1 | tr '\n' ' ')
+  check "$name: want '$want closed', got '$out'" test "$out" == "$want closed "
+}
+raw_req badheader 400 'GET /py/bad-badheader HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n'
+raw_req spacecolon 400 'GET /py/bad-spacecolon HTTP/1.1\r\nHost : x\r\n\r\n'
+raw_req cl-te 400 'POST /py/bad-cl-te HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+raw_req two-cl 400 'POST /py/bad-two-cl HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'
+raw_req bad-cl 400 'POST /py/bad-bad-cl HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\nhello'
+raw_req no-host 400 'GET /py/bad-no-host HTTP/1.1\r\n\r\n'
+raw_req two-host 400 'GET /py/bad-two-host HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'
+raw_req bare-lf 400 'GET /py/bad-bare-lf HTTP/1.1\nHost: x\n\n'
+raw_req obs-fold 400 'GET /py/bad-obs-fold HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'
+raw_req te-gzip 501 'POST /py/bad-te-gzip HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'
+raw_req version 505 'GET /py/bad-version HTTP/2.7\r\nHost: x\r\n\r\n'
+big=$(head -c 70000 /dev/zero | tr '\0' a)
+raw_req big-header 431 "GET /py/bad-big-header HTTP/1.1\\r\\nHost: x\\r\\nX-Big: $big\\r\\n\\r\\n"
+sleep 0.5
+check "no malformed request reached the backend (no /py/bad- in its log)" \
+  bash -c "! grep -q '/py/bad-' '$WORK/py-p1.log'"
+bad=$(admin /metrics | awk '/^locus_bad_requests_total/ {s += $NF} END {print s + 0}')
+log "proxy locus_bad_requests_total: ${bad:-?}"
+check "the proxy counted them as bad requests (${bad:-?} >= 12)" test "${bad:-0}" -ge 12
+
+log "--- X-Forwarded-For and Via"
+pcurl -D "$WORK/xff.hdr" "http://$VIP/py/echo" >"$WORK/xff.json"
+hdr() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["headers"].get(sys.argv[2], "-"))' "$1" "$2"; }
+check "the backend sees X-Forwarded-For: $HOST_IP ($(hdr "$WORK/xff.json" x-forwarded-for))" \
+  test "$(hdr "$WORK/xff.json" x-forwarded-for)" == "$HOST_IP"
+check "the backend sees Via: 1.1 locus ($(hdr "$WORK/xff.json" via))" \
+  test "$(hdr "$WORK/xff.json" via)" == "1.1 locus"
+check "the client sees Via: 1.1 locus on the response" grep -qi '^Via: 1.1 locus' "$WORK/xff.hdr"
+pcurl -H 'X-Forwarded-For: 192.0.2.7' -H 'Via: 1.0 edge' "http://$VIP/py/echo" >"$WORK/xff2.json"
+check "an incoming X-Forwarded-For is appended to ($(hdr "$WORK/xff2.json" x-forwarded-for))" \
+  test "$(hdr "$WORK/xff2.json" x-forwarded-for)" == "192.0.2.7, $HOST_IP"
+check "an incoming Via is appended to ($(hdr "$WORK/xff2.json" via))" \
+  test "$(hdr "$WORK/xff2.json" via)" == "1.0 edge, 1.1 locus"
+
+log "--- 404 for no route, 502/503 when backends are down"
+code() { pcurl -o /dev/null -w '%{http_code}' "$@"; }
+pcurl -v "http://$VIP/nothing/here" "http://$VIP/n/after-404" >"$WORK/404.out" 2>"$WORK/404.err"
+check "no route: 404 ($(grep -m1 '^< HTTP' "$WORK/404.err" | tr -d '\r'))" grep -q '^< HTTP/1.1 404' "$WORK/404.err"
+check "after a 404 the connection is kept and the next request is answered" \
+  bash -c "grep -q 'Re-using existing connection' '$WORK/404.err' && grep -q '^backend=n[12] .*uri=/n/after-404 ' '$WORK/404.out'"
+check "/gone/ answers 200 while p2 runs" test "$(code "http://$VIP/gone/x")" == 200
+check "/hc/ answers 200 while p2 runs" test "$(code "http://$VIP/hc/x")" == 200
+check "/dead/ (connection refused): 502" test "$(code "http://$VIP/dead/x")" == 502
+kill "$PY_PID_p2"; wait "$PY_PID_p2" 2>/dev/null
+log "p2 killed"
+check "/gone/ (no health checks) after p2 is killed: 502" test "$(code "http://$VIP/gone/x")" == 502
+check "health checks mark p2 in pool hc unhealthy within 10 s" wait_health 10 '!healthy' hc "$P2:9000"
+check "/hc/ with its only endpoint unhealthy: 503" test "$(code "http://$VIP/hc/x")" == 503
+check "the access log names why: no_route, upstream_connect_failure, no_healthy_upstream" \
+  bash -c "sleep 1.5; grep -q '\"no_route\"' '$WORK/access.log' && grep -q '\"upstream_connect_failure\"' '$WORK/access.log' && grep -q '\"no_healthy_upstream\"' '$WORK/access.log'"
+check "the proxy still serves other routes" test "$(code "http://$VIP/n/still")" == 200
 
 log "--- WebSocket"
 $CLIENT websocket "$VIP" 80 /py/ws >"$WORK/ws.out" 2>&1
