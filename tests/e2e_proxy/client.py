@@ -5,7 +5,7 @@
                                         line per response: STATUS X-Backend URI-or-body
   client.py expect100 HOST PORT PATH     Expect: 100-continue; the body is sent
                                         only after the interim 100 arrives
-  client.py raw HOST PORT HEX            sends the bytes (hex) in one write; prints
+  client.py raw HOST PORT HEX|-          sends the bytes (hex; - reads them from stdin) in one write; prints
                                         the first response's status code, then
                                         "closed" or "open" (did the proxy close?)
   client.py websocket HOST PORT PATH     handshake, the backend's greeting (not for
@@ -161,7 +161,9 @@ def expect100(host, port, path):
 
 def raw(host, port, hexdata):
     s = connect(host, port)
-    s.sendall(bytes.fromhex(hexdata))
+    if hexdata == "-":
+        hexdata = sys.stdin.read()
+    s.sendall(bytes.fromhex(hexdata.strip()))
     r = Reader(s)
     status, headers, body = r.response()
     print(status)
