@@ -8,6 +8,11 @@
   client.py raw HOST PORT HEX|-          sends the bytes (hex; - reads them from stdin) in one write; prints
                                         the first response's status code, then
                                         "closed" or "open" (did the proxy close?)
+  client.py loop HOST PORT PATH STOPFILE COUNT SECONDS INTERVAL_MS
+                                        one GET per new connection every INTERVAL_MS
+                                        until STOPFILE exists, COUNT requests or
+                                        SECONDS; one line each: TIME STATUS X-Backend
+                                        (TIME: Unix seconds; STATUS "ERR" on failure)
   client.py websocket HOST PORT PATH     handshake, the backend's greeting (not for
                                         /ws-quiet), text, 70000-byte binary, ping, close
 Exit 0 when every check held; messages on stderr say what failed.
@@ -170,6 +175,26 @@ def raw(host, port, hexdata):
     print("closed" if r.at_eof() else "open")
 
 
+def loop(host, port, path, stopfile, count, seconds, interval_ms):
+    import time
+    end = time.time() + float(seconds)
+    for i in range(int(count)):
+        if time.time() >= end or os.path.exists(stopfile):
+            break
+        t = time.time()
+        try:
+            s = socket.create_connection((host, int(port)), timeout=2)
+            s.settimeout(2)
+            s.sendall(("GET %s/%d HTTP/1.1\r\nHost: loop\r\nConnection: close\r\n\r\n" %
+                       (path, i)).encode())
+            status, headers, _ = Reader(s).response()
+            s.close()
+            print("%.3f %d %s" % (t, status, headers.get("x-backend", "-")), flush=True)
+        except (OSError, EOFError, ValueError, IndexError) as e:
+            print("%.3f ERR %s" % (t, type(e).__name__), flush=True)
+        time.sleep(max(0.0, float(interval_ms) / 1000.0 - (time.time() - t)))
+
+
 def ws_frame(op, payload):
     mask = os.urandom(4)
     n = len(payload)
@@ -243,6 +268,6 @@ def websocket(host, port, path):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     try:
-        {"pipeline": pipeline, "expect100": expect100, "raw": raw, "websocket": websocket}[cmd](*args)
+        {"pipeline": pipeline, "expect100": expect100, "raw": raw, "loop": loop, "websocket": websocket}[cmd](*args)
     except (EOFError, OSError) as e:
         fail("%s: %s" % (cmd, e))

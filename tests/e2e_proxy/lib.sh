@@ -170,7 +170,7 @@ e2e_topology() {
 client_ip() { echo "$SUBNET.$((101 + $1))"; }   # client_ip N (0-based)
 
 # ---------------------------------------------------------------- backends
-# start_nginx NAME IP: nginx from nginx.conf.tmpl in $NS_B (ports 8080-8083).
+# start_nginx NAME IP: nginx from nginx.conf.tmpl in $NS_B (ports 8080-8084).
 start_nginx() {
   local name=$1 ip=$2
   sed -e "s|@DIR@|$WORK|g" -e "s|@NAME@|$name|g" -e "s|@IP@|$ip|g" \
