@@ -20,7 +20,7 @@ config() {
   cat <<EOF
 listeners:
   - {name: web, port: 80, route_table: main}
-$2
+${2:-}
 route_tables:
   - name: main
     routes:
@@ -163,9 +163,9 @@ ctl apply -f "$WORK/v5.yaml" >"$WORK/apply5.out" 2>&1
 check "apply adds listeners dr (:8082) and dl (:8083)" test $? -eq 0 -a "$(version)" == $((v4 + 1))
 check "dr and dl ACTIVE" wait_for 5 "dr, dl ACTIVE" \
   test "$(st 'listener("dr") + listener("dl")')" == ACTIVEACTIVE
-# A request in flight on dr (the backend answers after 3 s) while dr drains.
+# A request in flight on dr (the backend answers after 5 s) while dr drains.
 inp curl -sS --max-time 15 -D "$WORK/inflight.hdr" -o "$WORK/inflight.body" \
-  "http://$VIP:8082/py/slow?ms=3000" 2>"$WORK/inflight.err" &
+  "http://$VIP:8082/py/slow?ms=5000" 2>"$WORK/inflight.err" &
 inflight=$!
 PIDS+=($inflight)
 # and one on dl that outlives dl's drain deadline (1 s)
@@ -177,14 +177,14 @@ sleep 1
 t0=$SECONDS
 ctl drain dr --deadline 20s >"$WORK/drain.out" 2>&1
 check "drain dr --deadline 20s: exit 0 ($(tr '\n' ' ' <"$WORK/drain.out"))" test $? -eq 0
-check "dr is DRAINING while a request is in flight ($(st 'listener("dr")'))" \
-  test "$(st 'listener("dr")')" == DRAINING
+state=$(st 'listener("dr")')
+check "dr is DRAINING while a request is in flight ($state)" test "$state" == DRAINING
 code=$(pcurl -o /dev/null -w '%{http_code}' "http://$VIP:8082/new" 2>/dev/null)
 check "a new connection to draining dr is not served (got '${code}')" test "$code" != 200
 wait "$inflight"
 rc=$?
 check "the request in flight finished: 200 from the backend, with Connection: close (curl exit $rc)" \
-  bash -c "[[ $rc -eq 0 ]] && grep -q '^HTTP/1.1 200' '$WORK/inflight.hdr' && grep -qi '^Connection: close' '$WORK/inflight.hdr' && grep -q '^slow p1 3000' '$WORK/inflight.body'"
+  bash -c "[[ $rc -eq 0 ]] && grep -q '^HTTP/1.1 200' '$WORK/inflight.hdr' && grep -qi '^Connection: close' '$WORK/inflight.hdr' && grep -q '^slow p1 5000' '$WORK/inflight.body'"
 check "dr DRAINED once its last connection closed" wait_for 5 "dr DRAINED" \
   test "$(st 'listener("dr")')" == DRAINED
 check "the drain took the request's time, not the 20 s deadline ($((SECONDS - t0)) s)" \
