@@ -14,6 +14,9 @@
 #          br0 10.78.0.1/24 + client addresses 10.78.0.101..  ── tap lpxtap (proxyd, 10.78.0.2)
 #           └── vethp ══ vethb ($NS_B): 10.78.0.11, .12, .13 (nginx), .21, .22 (python)
 set -uo pipefail
+# Bazel runs tests with a strict PATH (/bin:/usr/bin): nginx, ip and sysctl
+# are in /usr/sbin.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SUBNET=10.78.0
@@ -74,6 +77,19 @@ require_env() {
 # whole script (E2E_DEADLINE seconds, default 240) enforced by a watchdog.
 e2e_init() {
   require_env
+  # Run in a mount and PID namespace of our own with a private /run/netns:
+  # the named network namespaces below exist only there, and every process
+  # the test starts (nginx daemonizes) dies with the test, even when it is
+  # killed (SIGKILL on a Bazel timeout) before its cleanup runs: the kernel
+  # kills a PID namespace with its first process, and --kill-child kills
+  # that one when unshare dies. Nothing is mounted in the root mount
+  # namespace.
+  if [[ -z ${LOCUS_E2E_MNTNS:-} ]]; then
+    export LOCUS_E2E_MNTNS=1
+    exec unshare --mount --propagation private --pid --fork --kill-child --mount-proc -- /bin/bash -c \
+      'mkdir -p /run/netns && mount -t tmpfs -o mode=0755 lpx-netns /run/netns && exec /bin/bash "$@"' \
+      bash "$0"
+  fi
   TEST_NAME=$1
   local id
   id="$1-$$"
