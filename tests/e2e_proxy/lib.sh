@@ -45,21 +45,11 @@ PYTHON=/usr/bin/python3
 # ---------------------------------------------------------------- reporting
 E2E_FAILS=0
 E2E_CHECKS=0
-E2E_KNOWN=()      # checks that fail because of a known proxy bug
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
 pass() { E2E_CHECKS=$((E2E_CHECKS + 1)); log "PASS: $*"; }
 fail() { E2E_CHECKS=$((E2E_CHECKS + 1)); E2E_FAILS=$((E2E_FAILS + 1)); log "FAIL: $*"; }
 # check DESCRIPTION COMMAND...: pass when the command succeeds.
 check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
-# known_bug ID DESCRIPTION: a check failed because of a proxy bug that is
-# reported (BUGS.md). It still fails the test: a known bug is not a pass.
-known_bug() { E2E_KNOWN+=("$1: $2"); log "KNOWN PROXY BUG $1: $2"; }
-# check_bug ID DESCRIPTION COMMAND...: as check, and a failure is recorded
-# as the known proxy bug ID (BUGS.md).
-check_bug() {
-  local id=$1 d=$2; shift 2
-  if "$@"; then pass "$d"; else fail "$d"; known_bug "$id" "$d"; fi
-}
 die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- set-up
@@ -132,12 +122,11 @@ e2e_cleanup() {
   sleep 0.2
   ip netns del "$NS_B" 2>/dev/null
   ip netns del "$NS_P" 2>/dev/null
-  if [[ -n ${TEST_UNDECLARED_OUTPUTS_DIR:-} && -d $WORK ]]; then
+  if [[ ($rc -ne 0 || $E2E_FAILS -ne 0) && -n ${TEST_UNDECLARED_OUTPUTS_DIR:-} && -d $WORK ]]; then
     # Logs (proxyd, access log, pcaps) for a failed run.
     cp -r "$WORK" "$TEST_UNDECLARED_OUTPUTS_DIR/" 2>/dev/null
   fi
   if [[ $rc -eq 0 && $E2E_FAILS -eq 0 ]]; then rm -rf "$WORK"; fi
-  for p in "${E2E_KNOWN[@]}"; do log "known proxy bug seen: $p"; done
   log "$TEST_NAME: $E2E_CHECKS checks, $E2E_FAILS failed (exit $rc); logs: $WORK"
   exit "$rc"
 }
