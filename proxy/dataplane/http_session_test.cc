@@ -153,6 +153,32 @@ TEST_P(HttpSessionTest, KeepAliveOnBothSidesReusesOneUpstreamConnection) {
   EXPECT_EQ(net().Sum(&ProxyCounters::connections_accepted), 1u);
 }
 
+// The balancer counts active requests (LEAST_CONNECTIONS, max_connections):
+// a connection parked in the keep-alive list is not one. It used to be, so
+// the endpoint that had served the last requests looked busiest.
+TEST_P(HttpSessionTest, IdleKeptAliveConnectionIsNotCountedAsActiveByTheBalancer) {
+  Init();
+  auto active = [&] {
+    uint32_t n = 0;
+    for (unsigned i = 0; i < GetParam(); ++i) {
+      PoolRuntime* p = net().proxy(i).pool_by_name("p");
+      if (p != nullptr) n += p->balancer.active_connections(0);
+    }
+    return n;
+  };
+  TestClient& c = Connect();
+  ParsedResponses r1 = Exchange(c, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n", {"GET"});
+  ASSERT_EQ(testing::FinalResponses(r1), 1u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::upstream_idle), 1u);
+  EXPECT_EQ(active(), 0u);
+  c.Take();
+  ParsedResponses r2 = Exchange(c, "GET /two HTTP/1.1\r\nHost: h\r\n\r\n", {"GET"});
+  ASSERT_EQ(testing::FinalResponses(r2), 1u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::upstream_reused), 1u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::upstream_idle), 1u);
+  EXPECT_EQ(active(), 0u);
+}
+
 TEST_P(HttpSessionTest, PipelinedRequestsInOneSegmentAreAnsweredInOrder) {
   Init();
   backend_->set_handler([](const ReceivedRequest& q) {

@@ -388,6 +388,7 @@ UpstreamConn* ProxyShard::AcquireUpstream(PoolRuntime& pool, const lb::Pick& pic
       continue;
     }
     conn->set_owner(owner);
+    conn->Unpark();
     *reused = true;
     Bump(counters_->upstream_reused);
     return conn;
@@ -411,6 +412,7 @@ void ProxyShard::ReleaseUpstream(UpstreamConn* conn, bool reusable, Instant now)
       !tcb->peer_closed()) {
     conn->set_owner(nullptr);
     conn->set_idle_since(now);
+    conn->Park();
     idle.push_back(conn);
     Bump(counters_->upstream_idle);
     return;

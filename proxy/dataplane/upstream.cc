@@ -15,10 +15,23 @@ UpstreamConn::UpstreamConn(ProxyShard& shard, PoolRuntime& pool, const lb::Pick&
 
 UpstreamConn::~UpstreamConn() { shard_.ReleasePoolUser(&pool_); }
 
+void UpstreamConn::Park() {
+  if (!counted_) return;
+  counted_ = false;
+  pool_.balancer.OnConnectionClosed(pick_);
+}
+
+void UpstreamConn::Unpark() {
+  if (counted_ || closed_) return;
+  counted_ = true;
+  pool_.balancer.OnConnectionOpened(pick_);
+}
+
 void UpstreamConn::Close(bool abort) {
   if (closed_) return;
   closed_ = true;
-  pool_.balancer.OnConnectionClosed(pick_);
+  if (counted_) pool_.balancer.OnConnectionClosed(pick_);
+  counted_ = false;
   if (counters_ != nullptr) Drop(counters_->active_connections);
   tcb_->set_user_data(nullptr);
   if (abort) {

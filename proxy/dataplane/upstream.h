@@ -32,6 +32,13 @@ class UpstreamConn final : public ConnHandler {
   uint32_t requests() const { return requests_; }
   void count_request() { ++requests_; }
 
+  // Parked in the keep-alive list (Park) or taken back for a request
+  // (Unpark). The balancer counts a connection as active only while it is
+  // in use: LEAST_CONNECTIONS means fewest active requests for HTTP, and an
+  // idle kept-alive connection carries none.
+  void Park();
+  void Unpark();
+
   // Closes the connection (FIN, or RST when `abort`) and frees this object
   // after the batch.
   void Close(bool abort);
@@ -47,6 +54,7 @@ class UpstreamConn final : public ConnHandler {
   uint32_t requests_ = 0;
   bool established_ = false;
   bool closed_ = false;
+  bool counted_ = true;  // counted as active by pool_.balancer
 };
 
 }  // namespace locus::proxy::dataplane
