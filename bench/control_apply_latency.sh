@@ -23,7 +23,7 @@ source bench/lib/topology.sh
 
 bazel build //proxy/daemon:proxyd //ctl:proxyctl >&2
 WORK=$(mktemp -d /tmp/locus-bench.XXXXXX)
-trap topo_cleanup EXIT
+topo_trap
 topo_setup "$WORK"
 # The bench config with a route timeout that the samples alternate.
 sed 's|            - pool: backend|            - pool: backend\n          timeout: 5s|' \
@@ -40,7 +40,9 @@ WRK_PID=$!
 sleep 2
 LOCUS_JSON=$(python3 bench/lib/apply_latency.py locus "$ROOT/bazel-bin/ctl/proxyctl" "$LOCB_API" \
   "$LOCB_ADMIN" "$WORK/locus.yaml" "$SAMPLES" 2>"$WORK/locus-samples.txt")
-kill "$WRK_PID" 2>/dev/null || true
+# wrk runs under `ip netns exec` in a subshell: killing $WRK_PID would
+# leave wrk itself loading the proxy. End what runs in the namespace.
+topo_kill_ns "$LOCB_NS_CL"
 wait "$WRK_PID" 2>/dev/null || true
 
 topo_wrk -t1 -c50 -d"${WRK_SECONDS}s" "http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/" >"$WORK/wrk-nginx.txt" &
@@ -48,7 +50,9 @@ WRK_PID=$!
 sleep 2
 NGINX_JSON=$(python3 bench/lib/apply_latency.py nginx "$WORK/nginx-proxy.conf" \
   "http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/" "$SAMPLES" 2>"$WORK/nginx-samples.txt")
-kill "$WRK_PID" 2>/dev/null || true
+# wrk runs under `ip netns exec` in a subshell: killing $WRK_PID would
+# leave wrk itself loading the proxy. End what runs in the namespace.
+topo_kill_ns "$LOCB_NS_CL"
 wait "$WRK_PID" 2>/dev/null || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
