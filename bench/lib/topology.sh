@@ -42,7 +42,9 @@ topo_cleanup() {
   set +e
   trap - EXIT INT TERM HUP
   if [[ -z "${TOPO_OWNED:-}" ]]; then
-    # topo_check_free refused: the interfaces are someone else's.
+    # topo_check_free refused: the interfaces are someone else's. The work
+    # directory (mktemp's) is ours and empty.
+    [[ -n "${TOPO_WORK:-}" ]] && rm -rf "$TOPO_WORK"
     return $rc
   fi
   for pid in "${TOPO_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
