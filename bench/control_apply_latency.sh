@@ -22,8 +22,9 @@ SAMPLES=${SAMPLES:-40}
 source bench/lib/topology.sh
 
 bazel build //proxy/daemon:proxyd //ctl:proxyctl >&2
+SECONDS=0
 WORK=$(mktemp -d /tmp/locus-bench.XXXXXX)
-trap topo_cleanup EXIT
+topo_trap
 topo_setup "$WORK"
 # The bench config with a route timeout that the samples alternate.
 sed 's|            - pool: backend|            - pool: backend\n          timeout: 5s|' \
@@ -35,22 +36,26 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # wrk runs longer than the samples need and is stopped after them.
 WRK_SECONDS=$((SAMPLES * 2 + 30))
-topo_wrk -t1 -c50 -d"${WRK_SECONDS}s" "http://$LOCB_STACK_IP/" >"$WORK/wrk-locus.txt" &
+(topo_wrk -t1 -c50 -d"${WRK_SECONDS}s" "http://$LOCB_STACK_IP/") >"$WORK/wrk-locus.txt" 2>&1 &
 WRK_PID=$!
 sleep 2
 LOCUS_JSON=$(python3 bench/lib/apply_latency.py locus "$ROOT/bazel-bin/ctl/proxyctl" "$LOCB_API" \
   "$LOCB_ADMIN" "$WORK/locus.yaml" "$SAMPLES" 2>"$WORK/locus-samples.txt")
-kill "$WRK_PID" 2>/dev/null || true
+# wrk runs under `ip netns exec` in a subshell: killing $WRK_PID would
+# leave wrk itself loading the proxy. End what runs in the namespace.
+topo_kill_ns "$LOCB_NS_CL"
 wait "$WRK_PID" 2>/dev/null || true
 
-topo_wrk -t1 -c50 -d"${WRK_SECONDS}s" "http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/" >"$WORK/wrk-nginx.txt" &
+(topo_wrk -t1 -c50 -d"${WRK_SECONDS}s" "http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/") >"$WORK/wrk-nginx.txt" 2>&1 &
 WRK_PID=$!
 sleep 2
 NGINX_JSON=$(python3 bench/lib/apply_latency.py nginx "$WORK/nginx-proxy.conf" \
   "http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/" "$SAMPLES" 2>"$WORK/nginx-samples.txt")
-kill "$WRK_PID" 2>/dev/null || true
+# wrk runs under `ip netns exec` in a subshell: killing $WRK_PID would
+# leave wrk itself loading the proxy. End what runs in the namespace.
+topo_kill_ns "$LOCB_NS_CL"
 wait "$WRK_PID" 2>/dev/null || true
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); measuring took ${SECONDS}s (build excluded)"
 
 python3 - "$LOCUS_JSON" "$NGINX_JSON" <<'PY'
 import json, sys
@@ -62,6 +67,7 @@ print(f"locus: Apply returned -> all {l['cores']} core(s) applied  {l['samples']
 print(f"nginx: -s reload returned -> new config served {n['samples']:5d}  {n['p50_ms']:7.3f}  {n['p99_ms']:7.3f}  {n['max_ms']:7.3f}  {n['call_p50_ms']:11.1f}  {n['poll_rtt_p50_ms']:15.3f}")
 print(f"locus lower bounds (poll sent): p50 {l['lower_p50_ms']:.3f} ms, p99 {l['lower_p99_ms']:.3f} ms")
 print("(call = proxyctl apply / nginx -s reload as processes, spawn included)")
+print(f"ratio = locus p99 / nginx p99 = {l['p99_ms'] / n['p99_ms']:.4f}: lower is better for Locus (< 1: a change reaches every core sooner than nginx serves a reload)")
 print(json.dumps({"bench": "control_apply_latency",
                   "metric": "p99 ms from Apply returning to every core serving the new version, under wrk load (lower is better)",
                   "ours": round(l["p99_ms"], 4), "peer": "nginx -s reload to new config served (same run, same load)",

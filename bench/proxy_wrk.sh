@@ -25,13 +25,17 @@ REPEAT=${REPEAT:-2}
 source bench/lib/topology.sh
 
 bazel build //proxy/daemon:proxyd >&2
+SECONDS=0
 WORK=$(mktemp -d /tmp/locus-bench.XXXXXX)
-trap topo_cleanup EXIT
+topo_trap
 topo_setup "$WORK"
 topo_start_proxyd "$ROOT/bazel-bin/proxy/daemon/proxyd" "$ROOT/bench/lib/locus-bench.yaml"
 topo_start_nginx_proxy
 topo_start_haproxy
 TICK=$(getconf CLK_TCK)
+# per_req NUMERATOR_EXPR COUNT_EXPR: NUMERATOR / max(1, COUNT), 2 decimals.
+# (awk: a Python start-up costs seconds on this loaded 2-core machine.)
+per_req() { awk "BEGIN { n = $2; if (n < 1) n = 1; printf \"%.2f\", ($1) / n }"; }
 
 declare -A URL=(
   [direct]="http://$LOCB_BACKEND_IP:8080/"
@@ -66,28 +70,28 @@ for rep in $(seq 1 "$REPEAT"); do
         haproxy) t0=$(topo_cpu_ticks "$HAPROXY_PID") ;;
       esac
       out=$(topo_wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${extra[@]}" "${URL[$p]}")
-      read -r requests rps p99 errors <<<"$(python3 bench/lib/wrk_result.py <<<"$out")"
+      read -r requests rps p99 errors <<<"$(awk -f bench/lib/wrk_result.awk <<<"$out")"
       cpu_us="-"
       proc_us="-"
       case $p in
         locus)
           b1=$(topo_metric locus_loop_busy_seconds_total); r1=$(topo_metric locus_requests_total)
           t1=$(topo_cpu_ticks "$PROXYD_PID")
-          cpu_us=$(python3 -c "print(f'{($b1-$b0)*1e6/max(1,$r1-$r0):.2f}')")
-          proc_us=$(python3 -c "print(f'{($t1-$t0)/$TICK*1e6/max(1,$requests):.2f}')") ;;
+          cpu_us=$(per_req "($b1 - $b0) * 1e6" "$r1 - $r0")
+          proc_us=$(per_req "($t1 - $t0) / $TICK * 1e6" "$requests") ;;
         nginx)
           t1=$(topo_cpu_ticks "$NGINX_WORKER_PID")
-          cpu_us=$(python3 -c "print(f'{($t1-$t0)/$TICK*1e6/max(1,$requests):.2f}')"); proc_us=$cpu_us ;;
+          cpu_us=$(per_req "($t1 - $t0) / $TICK * 1e6" "$requests"); proc_us=$cpu_us ;;
         haproxy)
           t1=$(topo_cpu_ticks "$HAPROXY_PID")
-          cpu_us=$(python3 -c "print(f'{($t1-$t0)/$TICK*1e6/max(1,$requests):.2f}')"); proc_us=$cpu_us ;;
+          cpu_us=$(per_req "($t1 - $t0) / $TICK * 1e6" "$requests"); proc_us=$cpu_us ;;
       esac
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$mode" "$p" "$requests" "$rps" "$p99" \
         "$errors" "$cpu_us" "$proc_us" >>"$RESULTS"
     done
   done
 done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); measuring took ${SECONDS}s (build excluded)"
 curl -s "http://$LOCB_ADMIN/metrics" >"$WORK/metrics.txt"
 grep -E '^locus_(stack_drops|tcp_retransmits|steering)' "$WORK/metrics.txt" >&2 || true
 
@@ -111,7 +115,8 @@ for r in rows:
         mean[(r[1], r[2])]["cpu"].append(float(r[7]))
 avg = lambda v: sum(v) / len(v) if v else float("nan")
 print()
-print("means:  mode       proxy    req/s    p99 ms  proxy CPU us/req  req/s ratio locus/peer")
+print("means (ratio = locus req/s / peer req/s: higher is better for Locus, > 1 means faster than the peer)")
+print("        mode       proxy    req/s    p99 ms  proxy CPU us/req  req/s ratio locus/peer")
 for mode in ("keepalive", "close"):
     for p in ("direct", "locus", "nginx", "haproxy"):
         m = mean[(mode, p)]

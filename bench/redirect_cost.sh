@@ -25,6 +25,8 @@ print(f"  local delivery           {local:7.1f}   (dispatcher + stack: {local - 
 print(f"  redirect to other shard  {redirect:7.1f}   (dispatcher + ring + stack: {redirect - inject:.1f})")
 print(f"  injection only           {inject:7.1f}")
 print(f"  a redirect adds          {redirect - local:7.1f} ns per packet")
+print(f"ratio = redirect / local = {redirect / local:.4f}: lower is better (1.0: a redirect costs nothing extra)")
+print("(the peer is Locus's own local delivery, not a kernel: there is no kernel path measured here)")
 print(json.dumps({"bench": "redirect_cost",
                   "metric": "ns per packet, redirected to another shard (same thread), lower is better",
                   "ours": round(redirect, 2), "peer": "local delivery on the receiving shard (same run)",

@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
               "scaling (per busy s) = 2 x (rate per busy second with 2) / (rate per busy second "
               "with 1): what 2 cores would give if each did only its own work\n",
               sum_ours / repeat, sum_rss / repeat, sum_peer / repeat);
+  std::printf("ratio = locus port-hash scaling / linux scaling: higher is better for Locus "
+              "(1.0: Locus scales as well as the kernel)\n");
   PrintResultJson("shard_scaling",
                   "rate with 2 shards / rate with 1 shard, lifecycles per wall second (higher is "
                   "better; 2.0 is linear; mean of runs)",

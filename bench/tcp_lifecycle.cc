@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   std::printf("\nload average after: %s\n", LoadAverage().c_str());
   std::printf("mean over %d runs: locus %.0f, linux %.0f lifecycles per CPU second; ratio %.2f\n",
               repeat, sum_ours / repeat, sum_peer / repeat, sum_ours / sum_peer);
+  std::printf("ratio = locus / linux, lifecycles per CPU second: higher is better for Locus\n");
   PrintResultJson("tcp_lifecycle",
                   "lifecycles per CPU second, one core, client+server on it (higher is better; "
                   "mean of runs)",

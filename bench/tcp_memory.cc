@@ -283,6 +283,8 @@ int main(int argc, char** argv) {
   for (const auto& [d, name] : grew) std::printf("  %-24s %8.0f\n", name.c_str(), d / kn);
   std::printf("  %-24s %8.0f\n", "(process RSS: fd table)", kernel_rss);
   std::printf("load average after: %s\n", LoadAverage().c_str());
+  std::printf("ratio = locus / linux bytes per endpoint = %.3f: lower is better for Locus\n",
+              locus_endpoint / kernel_endpoint);
   PrintResultJson("tcp_memory",
                   "bytes per idle established connection endpoint (lower is better)",
                   locus_endpoint, "linux kernel TCP socket over loopback (same run, slabinfo)",

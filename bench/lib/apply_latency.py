@@ -64,6 +64,8 @@ class Poller(threading.Thread):
     def first_with(self, version, after, deadline=10):
         end = time.perf_counter() + deadline
         while time.perf_counter() < end:
+            if not self.is_alive():
+                raise RuntimeError("the /stats poller stopped (proxyd's admin endpoint failed)")
             with self.lock:
                 for t0, t1, v in self.samples:
                     if v >= version and t1 >= after:

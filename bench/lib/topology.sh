@@ -33,8 +33,20 @@ BACKEND_BODY='hello from backend'
 
 TOPO_PIDS=()
 
+# The EXIT trap. Also run on INT/TERM/HUP (topo_trap installs both), so
+# an interrupted bench leaves no namespace, bridge, tap or process behind.
+# The work directory (configs, logs) is removed on success and kept, with
+# its path printed, on failure.
 topo_cleanup() {
+  local rc=$?
   set +e
+  trap - EXIT INT TERM HUP
+  if [[ -z "${TOPO_OWNED:-}" ]]; then
+    # topo_check_free refused: the interfaces are someone else's. The work
+    # directory (mktemp's) is ours and empty.
+    [[ -n "${TOPO_WORK:-}" ]] && rm -rf "$TOPO_WORK"
+    return $rc
+  fi
   for pid in "${TOPO_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${TOPO_PIDS[@]}"; do
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -42,6 +54,10 @@ topo_cleanup() {
     wait "$pid" 2>/dev/null
   done
   for f in "$TOPO_WORK"/*.pid; do [[ -f "$f" ]] && kill "$(cat "$f")" 2>/dev/null; done
+  # Whatever still runs in our namespaces (a wrk in the background, the
+  # backend's workers) is ours.
+  topo_kill_ns "$LOCB_NS_CL"
+  topo_kill_ns "$LOCB_NS_BE"
   sleep 0.3
   ip link del locbbe0 2>/dev/null
   ip link del locbcl0 2>/dev/null
@@ -49,7 +65,40 @@ topo_cleanup() {
   ip netns del "$LOCB_NS_BE" 2>/dev/null
   ip netns del "$LOCB_NS_CL" 2>/dev/null
   ip link del "$LOCB_BR" 2>/dev/null
-  set -e
+  if [[ -n "${TOPO_WORK:-}" && -d "$TOPO_WORK" ]]; then
+    if [[ $rc -eq 0 && -z "${KEEP_WORK:-}" ]]; then
+      rm -rf "$TOPO_WORK"
+    else
+      echo "bench: logs kept in $TOPO_WORK" >&2
+    fi
+  fi
+  return $rc
+}
+
+# Installs topo_cleanup on exit and on the signals that would otherwise
+# skip the EXIT trap.
+topo_trap() {
+  trap topo_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
+# topo_kill_ns NS: ends every process in our namespace NS (by pid).
+topo_kill_ns() {
+  local pids
+  pids=$(ip netns pids "$1" 2>/dev/null) || return 0
+  [[ -z "$pids" ]] && return 0
+  # shellcheck disable=SC2086
+  kill $pids 2>/dev/null
+  for _ in $(seq 1 20); do
+    pids=$(ip netns pids "$1" 2>/dev/null)
+    [[ -z "$pids" ]] && return 0
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -9 $pids 2>/dev/null
+  return 0
 }
 
 topo_check_free() {
@@ -77,6 +126,7 @@ topo_check_free() {
 topo_setup() {
   TOPO_WORK=$1
   topo_check_free
+  TOPO_OWNED=1
   ip link add "$LOCB_BR" type bridge
   ip addr add "$LOCB_HOST_IP/24" dev "$LOCB_BR"
   ip link set "$LOCB_BR" up
