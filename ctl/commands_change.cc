@@ -91,6 +91,12 @@ int CmdApply(Env& env) {
           << ": version " << response.version() - 1 << " -> "
           << response.version() << "\n";
   PrintChanges(env, response);
+  if (!env.inv.dry_run && !response.applied()) {
+    env.err << "proxyctl: warning: not every core served version "
+            << response.version()
+            << " when the daemon answered; `proxyctl status` shows each "
+               "core's applied version\n";
+  }
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "api/resources.h"
 #include "proxy/control/normalize.h"
@@ -244,7 +245,7 @@ absl::Status ControlPlane::Commit(v1::Config candidate, bool validate_only,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
+absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
     const v1::ApplyRequest& request) {
   if (request.merge() && !request.has_config()) {
     return absl::InvalidArgumentError(
@@ -330,6 +331,40 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
 }
 
 absl::StatusOr<v1::DeleteResponse> ControlPlane::Delete(
+    const v1::DeleteRequest& request) {
+  absl::StatusOr<v1::DeleteResponse> response = CommitDelete(request);
+  if (response.ok() && !request.validate_only()) {
+    response->set_applied(WaitApplied(response->version()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ApplyResponse> ControlPlane::Apply(
+    const v1::ApplyRequest& request) {
+  absl::StatusOr<v1::ApplyResponse> response = CommitApply(request);
+  if (response.ok() && !request.validate_only()) {
+    response->set_applied(WaitApplied(response->version()));
+  }
+  return response;
+}
+
+bool ControlPlane::WaitApplied(uint64_t version) const {
+  // Cores pick a snapshot up within one poll loop (microseconds); the
+  // limit only matters when a core is stuck or the daemon is shutting down.
+  const absl::Time deadline = absl::Now() + options_.apply_wait_limit;
+  absl::Duration pause = absl::Microseconds(50);
+  while (true) {
+    DataPlaneStatus dp = data_plane_->Status();
+    bool all = !dp.cores.empty();
+    for (const CoreStatus& core : dp.cores) all = all && core.applied_version >= version;
+    if (all) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(5));
+  }
+}
+
+absl::StatusOr<v1::DeleteResponse> ControlPlane::CommitDelete(
     const v1::DeleteRequest& request) {
   if (request.name().empty()) {
     return absl::InvalidArgumentError("name: required");
@@ -483,6 +518,7 @@ v1::StatsResponse ControlPlane::Stats() const {
     out->set_bytes_sent(c.bytes_sent);
     out->set_upstream_connect_failures(c.upstream_connect_failures);
     out->set_retries(c.retries);
+    out->set_retries_budget_exhausted(c.retries_budget_exhausted);
   }
   using Key = std::tuple<std::string, std::string, uint32_t>;
   std::map<Key, const EndpointStats*> by_key;

@@ -24,6 +24,8 @@
 
 namespace locus::proxy::control {
 
+inline constexpr absl::Duration kDefaultApplyWaitLimit = absl::Seconds(2);
+
 class ControlPlane {
  public:
   struct Options {
@@ -32,6 +34,9 @@ class ControlPlane {
     size_t watch_queue_limit = kDefaultWatchQueueLimit;
     // Wall clock for Status timestamps and drain deadlines.
     std::function<absl::Time()> clock = [] { return absl::Now(); };
+    // How long Apply and Delete wait for every core to serve the new
+    // version before answering (ApplyResponse.applied).
+    absl::Duration apply_wait_limit = kDefaultApplyWaitLimit;
   };
 
   // Loads the persisted config (or starts empty at version 0) and publishes
@@ -47,6 +52,8 @@ class ControlPlane {
 
   std::shared_ptr<const ConfigSnapshot> Current() const;
 
+  // Both return once every core serves the resulting version, or after
+  // Options::apply_wait_limit (then `applied` is false).
   absl::StatusOr<api::v1::ApplyResponse> Apply(
       const api::v1::ApplyRequest& request);
   absl::StatusOr<api::v1::DeleteResponse> Delete(
@@ -72,6 +79,14 @@ class ControlPlane {
     api::v1::Config config;
     std::vector<api::v1::ResourceChange> changes;
   };
+
+  absl::StatusOr<api::v1::ApplyResponse> CommitApply(
+      const api::v1::ApplyRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<api::v1::DeleteResponse> CommitDelete(
+      const api::v1::DeleteRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  // Polls the data plane until every core applied `version` or later, up to
+  // apply_wait_limit. Called without mu_: cores never wait for it.
+  bool WaitApplied(uint64_t version) const ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status CheckVersion(std::optional<uint64_t> if_version) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -39,11 +39,13 @@ class ControlPlaneTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<ControlPlane> Make(FakeDataPlane* dp,
-                                     size_t watch_limit = 64) {
+  std::unique_ptr<ControlPlane> Make(
+      FakeDataPlane* dp, size_t watch_limit = 64,
+      absl::Duration apply_wait_limit = kDefaultApplyWaitLimit) {
     ControlPlane::Options options;
     options.state_path = state_path_;
     options.watch_queue_limit = watch_limit;
+    options.apply_wait_limit = apply_wait_limit;
     options.clock = [] { return kNow; };
     absl::StatusOr<std::unique_ptr<ControlPlane>> cp =
         ControlPlane::Create(options, dp);
@@ -83,6 +85,7 @@ TEST_F(ControlPlaneTest, ApplyStoresPersistsAndPublishes) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->version(), 1u);
   EXPECT_TRUE(r->changed());
+  EXPECT_TRUE(r->applied());  // every core took it before Apply returned
   EXPECT_EQ(r->changes_size(), 6);  // 2 listeners, 1 table, 3 pools created
   EXPECT_EQ(r->config().version(), 1u);
   // Effective config: sorted, defaults filled.
@@ -341,8 +344,11 @@ TEST_F(ControlPlaneTest, UnusableStateFileRefusesToStart) {
 
 TEST_F(ControlPlaneTest, StatusShowsPerCoreConvergenceAndListeners) {
   FakeDataPlane dp(2, /*auto_apply=*/false);
-  auto cp = Make(&dp);
-  ASSERT_TRUE(cp->Apply(ApplyConfig(BaseConfig())).ok());
+  auto cp = Make(&dp, 64, absl::Milliseconds(20));
+  absl::StatusOr<v1::ApplyResponse> applied = cp->Apply(ApplyConfig(BaseConfig()));
+  ASSERT_TRUE(applied.ok());
+  // No core applied it within the wait limit: the answer says so.
+  EXPECT_FALSE(applied->applied());
   CoreStatus core1;
   core1.core = 1;
   core1.route_cache_hits = 10;

@@ -81,6 +81,7 @@ struct CoreStats {
   uint64_t bytes_sent = 0;
   uint64_t upstream_connect_failures = 0;
   uint64_t retries = 0;
+  uint64_t retries_budget_exhausted = 0;
 };
 
 enum class EndpointHealth { kUnknown, kHealthy, kUnhealthy, kEjected };

@@ -35,6 +35,7 @@ struct ProxyCounters {
   std::atomic<uint64_t> upstream_timeouts{0};
   std::atomic<uint64_t> upstream_idle{0};  // gauge: kept-alive connections
   std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> retries_budget_exhausted{0};  // allowed by policy, refused by budget
   std::atomic<uint64_t> no_healthy_upstream{0};
   std::atomic<uint64_t> no_route{0};
   std::atomic<uint64_t> bad_requests{0};  // rejected by the parser

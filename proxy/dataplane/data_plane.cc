@@ -165,6 +165,7 @@ control::StatsSnapshot ProxyDataPlane::Stats() {
     core.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
     core.upstream_connect_failures = c.upstream_connect_failures.load(std::memory_order_relaxed);
     core.retries = c.retries.load(std::memory_order_relaxed);
+    core.retries_budget_exhausted = c.retries_budget_exhausted.load(std::memory_order_relaxed);
     stats.cores.push_back(core);
   }
   // Endpoints: summed over shards; health as the owner (shard 0) sees it.

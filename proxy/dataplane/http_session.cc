@@ -77,10 +77,11 @@ HttpSession::HttpSession(ProxyShard& shard, ListenerRuntime& listener, tcp::Tcb*
 HttpSession::~HttpSession() {
   shard_.timers().Cancel(down_timer_);
   shard_.timers().Cancel(up_timer_);
+  shard_.timers().Cancel(resume_timer_);
   listener_.live.erase(this);
   if (listener_.gauge != nullptr) Drop(listener_.gauge->active);
   Drop(shard_.counters().active_connections);
-  if (pool_ != nullptr) shard_.ReleasePoolUser(pool_);
+  LeavePool();
   shard_.OnSessionClosed(&listener_);
 }
 
@@ -101,7 +102,7 @@ void HttpSession::OnConnectionEvent(tcp::Tcb* tcb, uint16_t events, Instant now)
   if (tcb == down_) {
     OnDownstream(events, now);
   } else if (up_ != nullptr && tcb == up_->tcb()) {
-    OnUpstream(events, now);
+    OnUpstream(tcb, events, now);
   }
 }
 
@@ -121,6 +122,15 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
     case State::kClosing: {
       // Discard what the client still sends until it closes (§9.6).
       if (down_->readable() > 0) down_->Consume(down_->readable());
+      if ((events & tcp::kEventWritable) && fin_pending_) {
+        // The rest of the response is leaving: the linger starts over, and
+        // the FIN follows its last byte.
+        ArmDownTimer(now);
+        if (down_out_.empty()) {
+          fin_pending_ = false;
+          down_->Shutdown();
+        }
+      }
       if (down_->peer_closed() && down_out_.empty()) Destroy(/*abort=*/false);
       return;
     }
@@ -138,7 +148,7 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
   }
 }
 
-void HttpSession::OnUpstream(uint16_t events, Instant now) {
+void HttpSession::OnUpstream(tcp::Tcb* tcb, uint16_t events, Instant now) {
   if (events & tcp::kEventConnected) {
     // Connected: from now on the route's response timeout applies.
     Duration timeout = route_->action().retry.per_try_timeout > Duration::Zero()
@@ -150,13 +160,15 @@ void HttpSession::OnUpstream(uint16_t events, Instant now) {
     FlushUp();
     if (state_ == State::kRequest && !request_complete_) PumpRequest(now);
   }
-  if (up_ == nullptr) return;
+  // Each step below may end this attempt and start another on a new
+  // connection: the rest of these events belong to the old one.
+  if (up_ == nullptr || up_->tcb() != tcb) return;
   if (state_ == State::kTunnel) {
     PumpTunnel(now);
     return;
   }
   if (up_->tcb()->readable() > 0 || (events & tcp::kEventPeerClosed)) PumpResponse(now);
-  if (up_ == nullptr || state_ != State::kRequest) return;
+  if (up_ == nullptr || up_->tcb() != tcb || state_ != State::kRequest) return;
   if (events & tcp::kEventClosed) {
     bool connected = up_->established();
     FailAttempt(connected ? Flag::kUpstreamReset : Flag::kUpstreamConnectFailure, now);
@@ -165,6 +177,13 @@ void HttpSession::OnUpstream(uint16_t events, Instant now) {
 
 void HttpSession::OnTimer(timer::Timer& timer, Instant now) {
   if (state_ == State::kClosed) return;
+  if (&timer == &resume_timer_) {
+    if (state_ == State::kIdle || state_ == State::kRequest) {
+      PumpRequest(now);
+      if (state_ == State::kRequest && up_ != nullptr) PumpResponse(now);
+    }
+    return;
+  }
   if (&timer == &up_timer_) {
     if (state_ != State::kRequest || up_ == nullptr) return;
     if (!up_->established()) {
@@ -190,7 +209,9 @@ void HttpSession::OnTimer(timer::Timer& timer, Instant now) {
     case State::kRequest:
       Bump(shard_.counters().downstream_timeouts);
       if (!response_started_) {
-        Respond(504, "request timeout", Flag::kRequestTimeout, now);
+        // RFC 9110 §15.5.9: a request the client did not finish sending in
+        // time is a 408; a complete one the backend did not answer, a 504.
+        Respond(request_complete_ ? 504 : 408, "request timeout", Flag::kRequestTimeout, now);
       } else {
         Destroy(/*abort=*/true);
       }
@@ -213,8 +234,13 @@ void HttpSession::ArmDownTimer(Instant now) {
       // Waiting for a head: the header timeout once bytes have started to
       // arrive, the idle timeout before that.
       bool started = !in_.empty() || request_parser_.pending() > 0;
+      idle_timer_is_header_ = started;
       Duration d = started ? limits.header_timeout : limits.idle_timeout;
-      if (d > Duration::Zero()) shard_.timers().Arm(down_timer_, now + d);
+      if (d > Duration::Zero()) {
+        shard_.timers().Arm(down_timer_, now + d);
+      } else {
+        shard_.timers().Cancel(down_timer_);
+      }
       break;
     }
     case State::kRequest:
@@ -240,7 +266,21 @@ void HttpSession::ArmDownTimer(Instant now) {
 // ---- Requests ------------------------------------------------------------------
 
 void HttpSession::PumpRequest(Instant now) {
-  for (int guard = 0; guard < 4096 && state_ != State::kClosed; ++guard) {
+  // Respond() resumes parsing when it keeps the connection; called from
+  // inside this loop (OnRequestHead -> Respond) that must not start a second
+  // parse over bytes the outer one has not dropped yet.
+  if (pumping_request_) return;
+  pumping_request_ = true;
+  PumpRequestLoop(now);
+  pumping_request_ = false;
+}
+
+void HttpSession::PumpRequestLoop(Instant now) {
+  for (int events = 0; state_ != State::kClosed; ++events) {
+    if (events == kMaxEventsPerPump) {
+      shard_.timers().Arm(resume_timer_, now);
+      return;
+    }
     // Read ahead of the parser, bounded.
     while (in_.size() < kMaxReadAhead && down_->readable() > 0) {
       std::span<const uint8_t> front = down_->Peek();
@@ -252,7 +292,10 @@ void HttpSession::PumpRequest(Instant now) {
     bool parsing = state_ == State::kIdle || (state_ == State::kRequest && !request_complete_);
     if (!parsing) return;
     if (state_ == State::kRequest && !up_out_.empty()) return;  // backend not keeping up
-    bool was_idle_and_empty = state_ == State::kIdle && in_.empty();
+    // In kIdle the parser may still be inside the body of a request that
+    // was already answered (Respond() kept the connection): that body is
+    // read and dropped, and the next request follows it.
+    const bool answered = state_ == State::kIdle;
     http::Step step = request_parser_.Parse(Bytes(in_));
     if (step.event == http::Event::kNeedMore && down_->peer_closed() && down_->readable() == 0 &&
         in_.size() == step.consumed) {
@@ -264,15 +307,21 @@ void HttpSession::PumpRequest(Instant now) {
     switch (step.event) {
       case http::Event::kNeedMore:
         in_.erase(0, step.consumed);
-        if (state_ == State::kIdle && was_idle_and_empty != in_.empty()) ArmDownTimer(now);
-        if (state_ == State::kIdle && !in_.empty() && !down_timer_.armed()) ArmDownTimer(now);
+        // Waiting for a head: the header timeout runs from its first byte.
+        if (state_ == State::kIdle && in_.empty() == idle_timer_is_header_) ArmDownTimer(now);
         return;
       case http::Event::kHead:
         OnRequestHead(now);
         in_.erase(0, std::min(step.consumed, in_.size()));
-        if (state_ != State::kRequest) return;
+        // Answered at once (no route, no upstream, ...) and kept: go on
+        // with its body, then the next request.
+        if (state_ != State::kRequest && state_ != State::kIdle) return;
         continue;
       case http::Event::kBody: {
+        if (answered) {
+          in_.erase(0, step.consumed);
+          continue;
+        }
         request_bytes_in_ += step.data.size();
         std::string_view data(reinterpret_cast<const char*>(step.data.data()), step.data.size());
         if (request_framing_.framing == http::BodyFraming::kChunked) {
@@ -291,6 +340,10 @@ void HttpSession::PumpRequest(Instant now) {
         in_.erase(0, step.consumed);
         continue;
       case http::Event::kMessageComplete: {
+        if (answered) {
+          in_.erase(0, step.consumed);
+          continue;
+        }
         if (request_framing_.framing == http::BodyFraming::kChunked) {
           const http::FieldBlock& trailers = request_parser_.trailers();
           std::string_view last = Serialize(tls_scratch, [&](std::span<char> out) {
@@ -303,8 +356,13 @@ void HttpSession::PumpRequest(Instant now) {
         return;  // pipelined requests wait for this response
       }
       case http::Event::kPaused:
-        // An Upgrade (or CONNECT) request: the response decides.
         in_.erase(0, step.consumed);
+        if (answered) {
+          // An upgrade request we answered ourselves: no switch.
+          request_parser_.RejectUpgrade();
+          continue;
+        }
+        // An Upgrade (or CONNECT) request: the response decides.
         request_complete_ = true;
         return;
       case http::Event::kTunnel:
@@ -356,6 +414,7 @@ void HttpSession::OnRequestHead(Instant now) {
   keep_alive_ = h.keep_alive() && !draining_;
   expectation_ = http::ResponseExpectation::For(h);
   upgrade_requested_ = h.upgrade();
+  expect_continue_ = h.expect_continue();
   request_complete_ = false;
 
   if (h.method() == http::Method::kConnect) {
@@ -380,9 +439,11 @@ void HttpSession::OnRequestHead(Instant now) {
     headers[i] = {absl::string_view(name.data(), name.size()),
                   absl::string_view(value.data(), value.size())};
   }
+  // Routes match the path: for an absolute-form target that is its path
+  // and query, not the whole URI (RFC 9112 §3.2.2).
   route::RouteRequest request{absl::string_view(h.host().data(), h.host().size()),
                               absl::string_view(h.method_text().data(), h.method_text().size()),
-                              absl::string_view(h.target().data(), h.target().size()),
+                              absl::string_view(h.path().data(), h.path().size()),
                               absl::Span<const route::HeaderField>(headers, n)};
   route::RouteLookup found = shard_.route_cache().Lookup(listener_.id, table, request);
   if (found.route == nullptr) {
@@ -399,6 +460,7 @@ void HttpSession::OnRequestHead(Instant now) {
     return;
   }
   ++pool_->users;
+  ++pool_->active_requests;
   // The hash key, for consistent hashing pools (client IP or a header).
   hash_key_.reset();
   const lb::HashKeyConfig& key = pool_->config.hash_key;
@@ -481,7 +543,7 @@ void HttpSession::FailAttempt(Flag flag, Instant now) {
     outcome = route::AttemptOutcome::kConnectFailure;
   }
   if (route_ != nullptr && replayable_ && !response_started_ &&
-      route::ShouldRetry(route_->action().retry, method_, outcome, retries_)) {
+      route::ShouldRetry(route_->action().retry, method_, outcome, retries_) && StartRetry()) {
     ++retries_;
     Bump(counters.retries);
     Dispatch(now);
@@ -509,7 +571,11 @@ void HttpSession::FailAttempt(Flag flag, Instant now) {
 // ---- Responses -----------------------------------------------------------------
 
 void HttpSession::PumpResponse(Instant now) {
-  for (int guard = 0; guard < 4096 && up_ != nullptr && state_ == State::kRequest; ++guard) {
+  for (int events = 0; up_ != nullptr && state_ == State::kRequest; ++events) {
+    if (events == kMaxEventsPerPump) {
+      shard_.timers().Arm(resume_timer_, now);
+      return;
+    }
     if (!down_out_.empty()) return;  // the client is not keeping up
     tcp::Tcb* up = up_->tcb();
     while (up_in_.size() < kMaxReadAhead && up->readable() > 0) {
@@ -523,7 +589,13 @@ void HttpSession::PumpResponse(Instant now) {
         up_in_.size() == step.consumed) {
       up_in_.erase(0, step.consumed);
       step = response_parser_.Finish();
-      if (step.event == http::Event::kNeedMore) {
+      if (step.event == http::Event::kNeedMore ||
+          (step.event == http::Event::kError && !response_started_ &&
+           response_parser_.error() == http::HttpError::kTruncated)) {
+        // The backend closed before a whole response head: like a reset, it
+        // may be retried for idempotent methods (RFC 9110 §9.2.2; this is
+        // also how a kept-alive connection the backend just timed out
+        // shows, RFC 9112 §9.3.1).
         FailAttempt(Flag::kUpstreamReset, now);
         return;
       }
@@ -549,6 +621,12 @@ void HttpSession::PumpResponse(Instant now) {
         OnResponseHead(now);
         if (up_ == nullptr || state_ != State::kRequest) return;  // retried or failed
         up_in_.erase(0, step.consumed);
+        if (response_parser_.head().tunnel()) {
+          // 101: the tunnel starts now, not when the backend first sends
+          // something (the client usually speaks first).
+          StartTunnel(now);
+          return;
+        }
         continue;
       case http::Event::kBody: {
         std::string_view data(reinterpret_cast<const char*>(step.data.data()), step.data.size());
@@ -612,7 +690,8 @@ void HttpSession::OnResponseHead(Instant now) {
   }
   shard_.ReportOutcome(*pool_, up_->endpoint(), is_5xx ? 1 : 0);
   if (is_5xx && replayable_ && request_complete_ &&
-      route::ShouldRetry(route_->action().retry, method_, route::AttemptOutcome::k5xx, retries_)) {
+      route::ShouldRetry(route_->action().retry, method_, route::AttemptOutcome::k5xx, retries_) &&
+      StartRetry()) {
     // Nothing reached the client yet: try another endpoint.
     DropUpstream(/*reusable=*/false, now);
     shard_.timers().Cancel(up_timer_);
@@ -659,11 +738,27 @@ void HttpSession::FinishExchange(Instant now) {
   PumpRequest(now);  // a pipelined request may already be here
 }
 
+void HttpSession::LeavePool() {
+  if (pool_ == nullptr) return;
+  if (holding_retry_) pool_->retry_budget.RetryDone();
+  holding_retry_ = false;
+  --pool_->active_requests;
+  shard_.ReleasePoolUser(pool_);
+  pool_ = nullptr;
+}
+
+bool HttpSession::StartRetry() {
+  // The attempt that just failed was this request's retry, if any: it no
+  // longer counts against the budget.
+  if (holding_retry_) pool_->retry_budget.RetryDone();
+  holding_retry_ = pool_->retry_budget.TryStartRetry(route_->action().retry,
+                                                     pool_->active_requests);
+  if (!holding_retry_) Bump(shard_.counters().retries_budget_exhausted);
+  return holding_retry_;
+}
+
 void HttpSession::ResetRequest() {
-  if (pool_ != nullptr) {
-    shard_.ReleasePoolUser(pool_);
-    pool_ = nullptr;
-  }
+  LeavePool();
   route_ = nullptr;
   replay_.clear();
   up_in_.clear();
@@ -673,6 +768,9 @@ void HttpSession::ResetRequest() {
   response_started_ = false;
   response_complete_ = false;
   upgrade_requested_ = false;
+  expect_continue_ = false;
+  // The next answer may come before any head (408, 400): it has a body.
+  expectation_ = http::ResponseExpectation{};
   retries_ = 0;
   status_ = 0;
   flag_ = Flag::kNone;
@@ -692,11 +790,14 @@ void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, I
   shard_.timers().Cancel(up_timer_);
   status_ = status;
   flag_ = flag;
-  // Errors we generate close the connection unless the request was read
-  // whole and the error is about routing, not about the client's bytes.
-  bool keep = keep_alive_ && request_complete_ && !draining_ &&
-              (status == 404 || status == 502 || status == 503 || status == 504);
-  if (!request_complete_) keep = false;
+  // Errors we generate keep the connection only when they are about
+  // routing or the backend, not about the client's bytes (parser errors,
+  // 408 and 501 close, RFC 9112 §9.6), and the next request can be found:
+  // the rest of this one's body is read and dropped (RFC 9112 §6.3 framing
+  // still holds). A client waiting for 100-continue may never send that
+  // body (RFC 9110 §10.1.1), so then we close.
+  bool routing = status == 404 || status == 502 || status == 503 || status == 504;
+  bool keep = keep_alive_ && routing && !draining_ && (request_complete_ || !expect_continue_);
   keep_alive_ = keep;
   std::string body = std::to_string(status);
   body.append(" ").append(StatusText(status)).append("\n").append(reason).append("\n");
@@ -704,7 +805,13 @@ void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, I
   response.append(StatusText(status));
   response.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
   response.append(std::to_string(body.size()));
-  response.append(keep ? "\r\n" : "\r\nConnection: close\r\n");
+  if (!keep) {
+    response.append("\r\nConnection: close\r\n");
+  } else if (client_minor_ == 0) {
+    response.append("\r\nConnection: keep-alive\r\n");  // RFC 9112 §9.3
+  } else {
+    response.append("\r\n");
+  }
   response.append("Via: 1.1 locus\r\n\r\n");
   if (expectation_.method != http::Method::kHead) response += body;
   WriteDown(response);
@@ -728,6 +835,9 @@ void HttpSession::StartTunnel(Instant now) {
   state_ = State::kTunnel;
   shard_.timers().Cancel(up_timer_);
   LogRequest(now);
+  // Nothing of a tunnel is ever replayed.
+  replay_.clear();
+  replayable_ = false;
   // Whatever either side sent after the handshake goes first.
   if (!up_in_.empty()) {
     WriteDown(View(up_in_));
@@ -758,13 +868,22 @@ void HttpSession::PumpTunnel(Instant now) {
     Bump(shard_.counters().bytes_received, n);
   }
   // Half-closes travel through (RFC 9293 §3.6 semantics end to end).
-  if (up->peer_closed() && up->readable() == 0 && down_out_.empty()) down_->Shutdown();
-  if (down_->peer_closed() && down_->readable() == 0 && up_out_.empty()) up->Shutdown();
-  bool up_done = up->state() == tcp::TcpState::kClosed || up->state() == tcp::TcpState::kTimeWait ||
-                 (up->peer_closed() && (up->state() == tcp::TcpState::kLastAck ||
-                                        up->state() == tcp::TcpState::kClosing));
-  bool down_done = down_->peer_closed() && up->peer_closed();
-  if (down_done || up_done) {
+  bool up_drained = up->peer_closed() && up->readable() == 0 && down_out_.empty();
+  bool down_drained = down_->peer_closed() && down_->readable() == 0 && up_out_.empty();
+  if (up_drained) down_->Shutdown();
+  if (down_drained) up->Shutdown();
+  if (up->state() == tcp::TcpState::kClosed && up->close_reason() != tcp::CloseReason::kNormal) {
+    // The backend reset (or timed out): so does the client's side.
+    Destroy(/*abort=*/true);
+    return;
+  }
+  if (up_drained && down_drained) {
+    // Both directions ended and every byte was handed on: close both
+    // gracefully. (An abort here would discard what is still queued.)
+    UpstreamConn* conn = up_;
+    up_ = nullptr;
+    conn->set_owner(nullptr);
+    conn->Close(/*abort=*/false);
     Destroy(/*abort=*/false);
     return;
   }
@@ -828,8 +947,14 @@ void HttpSession::CloseGracefully(Instant now) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   DropUpstream(/*reusable=*/false, now);
   state_ = State::kClosing;
-  FlushDown();
-  down_->Shutdown();
+  shard_.timers().Cancel(resume_timer_);
+  // The FIN follows the whole response (RFC 9112 §9.6): once FIN is queued
+  // the send buffer takes no more, so what it did not take yet goes first.
+  if (FlushDown()) {
+    down_->Shutdown();
+  } else {
+    fin_pending_ = true;
+  }
   ArmDownTimer(now);
   if (down_->peer_closed() && down_out_.empty() && down_->readable() == 0) Destroy(false);
 }
@@ -839,6 +964,7 @@ void HttpSession::Destroy(bool abort) {
   state_ = State::kClosed;
   shard_.timers().Cancel(down_timer_);
   shard_.timers().Cancel(up_timer_);
+  shard_.timers().Cancel(resume_timer_);
   if (up_ != nullptr) {
     UpstreamConn* up = up_;
     up_ = nullptr;

@@ -25,6 +25,10 @@ inline constexpr size_t kMaxReadAhead = 128 * 1024;
 // How long a closing connection waits for the client's FIN before it is
 // closed regardless (RFC 9112 §9.6: avoid resetting an unread response).
 inline constexpr Duration kLingerTimeout = Duration::Seconds(2);
+// Parser events handled per call before the rest waits for the next timer
+// tick (so one connection's burst cannot hold the shard, and a burst of
+// more events than this is not left behind with no event to resume it).
+inline constexpr int kMaxEventsPerPump = 4096;
 
 class HttpSession final : public ConnHandler,
                          public DrainableSession,
@@ -53,9 +57,11 @@ class HttpSession final : public ConnHandler,
                               kDownstreamReset, kRequestTimeout };
 
   void OnDownstream(uint16_t events, Instant now);
-  void OnUpstream(uint16_t events, Instant now);
-  // Reads what the client sent and runs the request parser.
+  void OnUpstream(tcp::Tcb* tcb, uint16_t events, Instant now);
+  // Reads what the client sent and runs the request parser. Re-entered
+  // (from Respond() inside it) it does nothing: the outer call goes on.
   void PumpRequest(Instant now);
+  void PumpRequestLoop(Instant now);
   void OnRequestHead(Instant now);
   bool Dispatch(Instant now);  // picks an endpoint and sends the request
   void PumpResponse(Instant now);
@@ -76,6 +82,12 @@ class HttpSession final : public ConnHandler,
   void ArmDownTimer(Instant now);
   void LogRequest(Instant now);
   void ResetRequest();
+  // Ends this request's use of pool_: its active-request count, its retry
+  // budget share, and its hold on the pool's lifetime.
+  void LeavePool();
+  // Takes a share of pool_'s retry budget for one more attempt (returning
+  // the previous attempt's share first); false when the budget is spent.
+  bool StartRetry();
 
   ProxyShard& shard_;
   ListenerRuntime& listener_;
@@ -107,11 +119,16 @@ class HttpSession final : public ConnHandler,
   bool response_complete_ = false;
   bool keep_alive_ = true;          // the client connection survives this request
   bool upgrade_requested_ = false;
+  bool expect_continue_ = false;    // the client waits for 100 before its body
   bool draining_ = false;
+  bool pumping_request_ = false;    // PumpRequest is on the stack
+  bool idle_timer_is_header_ = false;  // kIdle: down_timer_ is the header timeout
+  bool fin_pending_ = false;        // kClosing: FIN goes once down_out_ is sent
   uint8_t client_minor_ = 1;
   route::Method method_ = route::Method::kGet;
   std::optional<uint64_t> hash_key_;
   uint32_t retries_ = 0;
+  bool holding_retry_ = false;  // a retry of pool_'s budget is ours
   bool retry_counted_ = false;
   uint16_t status_ = 0;
   Flag flag_ = Flag::kNone;
@@ -129,6 +146,7 @@ class HttpSession final : public ConnHandler,
 
   timer::Timer down_timer_{this};  // header, idle, request, linger
   timer::Timer up_timer_{this};    // connect and response timeouts
+  timer::Timer resume_timer_{this};  // a pump stopped at kMaxEventsPerPump
 };
 
 }  // namespace locus::proxy::dataplane

@@ -84,12 +84,12 @@ void ProxyShard::OnEvents(engine::Shard& shard, std::span<const tcp::EventRecord
       continue;
     }
     tcp::Tcb* tcb = e.connection;
-    // A handler freed earlier in this batch cleared its pointer first.
+    // Every connection we hold has a handler. No handler means an earlier
+    // event of this batch released it (Close or Abort, user_data cleared
+    // first): its later records are stale. Releasing it again would free
+    // the Tcb twice (the TCP frees released Tcbs after the batch).
     ConnHandler* handler = static_cast<ConnHandler*>(tcb->user_data());
-    if (handler == nullptr) {
-      if (e.events & tcp::kEventClosed) tcb->Close();
-      continue;
-    }
+    if (handler == nullptr) continue;
     handler->OnConnectionEvent(tcb, e.events, now);
   }
   for (const Deferred& d : graveyard_) d.destroy(d.object);
@@ -121,9 +121,10 @@ void ProxyShard::Accept(ListenerRuntime* listener, Instant now) {
       // Over the listener's connection limit: refuse without serving.
       Bump(counters_->connections_rejected);
       if (listener->config.protocol == ListenerProtocol::kHttp) {
+        // The body is "503 Service Unavailable\nconnections\n": 36 bytes.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
-            "charset=utf-8\r\nContent-Length: 37\r\nConnection: close\r\n\r\n503 Service "
+            "charset=utf-8\r\nContent-Length: 36\r\nConnection: close\r\n\r\n503 Service "
             "Unavailable\nconnections\n";
         tcb->Write({reinterpret_cast<const uint8_t*>(kBusy.data()), kBusy.size()});
         tcb->Close();
@@ -280,9 +281,12 @@ void ProxyShard::ApplyConfig(std::shared_ptr<const CompiledConfig> config, Insta
     existing->max_sessions = SessionLimit(compiled.config.limits.max_connections,
                                           options_.shard_count);
   }
+  // DrainListener may erase from listeners_: collect first.
+  std::vector<ListenerRuntime*> removed;
   for (auto& l : listeners_) {
-    if (!l->seen && !l->draining) DrainListener(l.get(), l->config.drain_timeout, now);
+    if (!l->seen && !l->draining) removed.push_back(l.get());
   }
+  for (ListenerRuntime* l : removed) DrainListener(l, l->config.drain_timeout, now);
   // Steering must know every listening port: those segments are passive.
   if (engine::Dispatcher* d = shard_->dispatcher()) d->set_listeners(config->listener_ports.get());
   if (engine::SteeredPorts* ports = shard_->ports()) {

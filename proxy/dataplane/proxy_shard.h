@@ -19,6 +19,7 @@
 #include "proxy/lb/balancer.h"
 #include "proxy/lb/pool_publisher.h"
 #include "proxy/lb/rng.h"
+#include "proxy/route/retry.h"
 #include "proxy/route/route_cache.h"
 #include "stack/engine/shard.h"
 #include "stack/timer/timer_wheel.h"
@@ -78,6 +79,8 @@ struct PoolRuntime {
   UpstreamSettings upstream;
   lb::Balancer balancer;
   uint32_t users = 0;       // sessions and connections pointing here
+  uint64_t active_requests = 0;  // HTTP requests routed here, retries included
+  route::RetryBudget retry_budget;
   bool removed = false;     // no longer in the config
   // Idle kept-alive connections per endpoint, most recently used last.
   absl::flat_hash_map<lb::EndpointKey, std::deque<UpstreamConn*>> idle;

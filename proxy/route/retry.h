@@ -26,22 +26,20 @@ bool ShouldRetry(const RetryPolicy& policy, Method method,
 
 // Envoy-style budget: retries in flight may be at most budget_percent of
 // the active requests, and never fewer than min_retry_concurrency. One per
-// pool per core (single owner); the counts are this core's.
+// pool per core (single owner); the counts are this core's. The policy is
+// the retrying route's, so routes sharing a pool may allow different shares.
 class RetryBudget {
  public:
-  RetryBudget(uint32_t budget_percent, uint32_t min_retry_concurrency)
-      : percent_(budget_percent), min_(min_retry_concurrency) {}
-
   // The allowance given `active_requests` on this core for the pool
   // (retries included).
-  uint64_t Allowed(uint64_t active_requests) const {
-    const uint64_t share = active_requests * percent_ / 100;
-    return share > min_ ? share : min_;
+  static uint64_t Allowed(const RetryPolicy& policy, uint64_t active_requests) {
+    const uint64_t share = active_requests * policy.budget_percent / 100;
+    return share > policy.min_retry_concurrency ? share : policy.min_retry_concurrency;
   }
   // Reserves a retry if within budget; the caller calls RetryDone when
   // that attempt ends.
-  bool TryStartRetry(uint64_t active_requests) {
-    if (in_flight_ >= Allowed(active_requests)) {
+  bool TryStartRetry(const RetryPolicy& policy, uint64_t active_requests) {
+    if (in_flight_ >= Allowed(policy, active_requests)) {
       ++rejected_;
       return false;
     }
@@ -55,8 +53,6 @@ class RetryBudget {
   uint64_t rejected() const { return rejected_; }
 
  private:
-  uint32_t percent_;
-  uint32_t min_;
   uint64_t in_flight_ = 0;
   uint64_t rejected_ = 0;
 };

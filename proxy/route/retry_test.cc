@@ -32,24 +32,28 @@ TEST(RetryTest, FiveHundredsOnlyForIdempotentMethods) {
 }
 
 TEST(RetryTest, BudgetAtLimitAndLimitPlusOne) {
-  RetryBudget b(/*budget_percent=*/20, /*min_retry_concurrency=*/3);
-  EXPECT_EQ(b.Allowed(0), 3u);
-  EXPECT_EQ(b.Allowed(15), 3u);   // 20% of 15 = 3
-  EXPECT_EQ(b.Allowed(100), 20u);
-  for (int i = 0; i < 20; ++i) EXPECT_TRUE(b.TryStartRetry(100)) << i;
-  EXPECT_FALSE(b.TryStartRetry(100));  // the 21st
+  RetryPolicy p;
+  p.budget_percent = 20;
+  p.min_retry_concurrency = 3;
+  RetryBudget b;
+  EXPECT_EQ(RetryBudget::Allowed(p, 0), 3u);
+  EXPECT_EQ(RetryBudget::Allowed(p, 15), 3u);   // 20% of 15 = 3
+  EXPECT_EQ(RetryBudget::Allowed(p, 100), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(b.TryStartRetry(p, 100)) << i;
+  EXPECT_FALSE(b.TryStartRetry(p, 100));  // the 21st
   EXPECT_EQ(b.rejected(), 1u);
   b.RetryDone();
-  EXPECT_TRUE(b.TryStartRetry(100));
+  EXPECT_TRUE(b.TryStartRetry(p, 100));
   EXPECT_EQ(b.in_flight(), 20u);
 }
 
 TEST(RetryTest, MinimumConcurrencyWhenIdle) {
-  RetryBudget b(20, 3);
-  EXPECT_TRUE(b.TryStartRetry(1));
-  EXPECT_TRUE(b.TryStartRetry(1));
-  EXPECT_TRUE(b.TryStartRetry(1));
-  EXPECT_FALSE(b.TryStartRetry(1));
+  RetryPolicy p;  // 20%, at least 3
+  RetryBudget b;
+  EXPECT_TRUE(b.TryStartRetry(p, 1));
+  EXPECT_TRUE(b.TryStartRetry(p, 1));
+  EXPECT_TRUE(b.TryStartRetry(p, 1));
+  EXPECT_FALSE(b.TryStartRetry(p, 1));
   b.RetryDone();
   b.RetryDone();
   b.RetryDone();

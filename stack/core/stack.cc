@@ -352,6 +352,8 @@ void Stack::TransmitSegment(const tcp::FourTuple& tuple, link::Packet* segment) 
     segment->flags |= link::kTxTcpChecksum;
     segment->l4_length = static_cast<uint8_t>((tcp[12] >> 4) * 4);
   } else {
+    // The TCP layer already stored the pseudo-header sum in the checksum
+    // field (TxChecksum::kOffload): summing the segment includes it once.
     wire::InternetChecksum sum;
     sum.Add(segment->bytes());
     wire::StoreBe16(tcp + 16, sum.Checksum());

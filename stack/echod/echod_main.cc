@@ -69,6 +69,27 @@ void PrintCounters(engine::Engine& engine) {
         static_cast<unsigned long long>(t.resets_in),
         static_cast<unsigned long long>(t.resets_out), engine.stack(i).tcp().connection_count(),
         engine.stack(i).tcp().time_wait_count());
+    {
+      const link::QueueStats q = engine.link_stats(i);
+      auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+      std::printf(
+          "shard %u counters: rx_frames=%llu tx_frames=%llu rx_dropped=%llu tx_full=%llu "
+          "arp_requests_in=%llu arp_replies_in=%llu arp_requests_out=%llu "
+          "arp_replies_out=%llu icmp_echo_in=%llu icmp_echo_out=%llu segments_in=%llu "
+          "segments_out=%llu retransmits=%llu fast_retransmits=%llu rto_timeouts=%llu "
+          "active_opens=%llu passive_opens=%llu failed_opens=%llu resets_in=%llu "
+          "resets_out=%llu syn_cookies_sent=%llu syn_cookies_valid=%llu "
+          "syn_cookies_invalid=%llu ooo_segments=%llu sack_recoveries=%llu "
+          "connections_current=%llu request_socks_current=%llu time_wait_current=%llu\n",
+          i, u(n.rx_frames), u(n.tx_frames), u(q.rx_dropped), u(q.tx_full), u(n.arp_requests_in),
+          u(n.arp_replies_in), u(n.arp_requests_out), u(n.arp_replies_out), u(n.icmp_echo_in),
+          u(n.icmp_echo_out), u(t.segments_in), u(t.segments_out), u(t.retransmits),
+          u(t.fast_retransmits), u(t.rto_timeouts), u(t.active_opens), u(t.passive_opens),
+          u(t.failed_opens), u(t.resets_in), u(t.resets_out), u(t.syn_cookies_sent),
+          u(t.syn_cookies_valid), u(t.syn_cookies_invalid), u(t.ooo_segments),
+          u(t.sack_recoveries), u(t.connections_current), u(t.request_socks_current),
+          u(t.time_wait_current));
+    }
     for (size_t d = 0; d < n.drops.size(); ++d) {
       if (n.drops[d] != 0) {
         std::printf("  drop %s: %llu\n",
@@ -82,6 +103,20 @@ void PrintCounters(engine::Engine& engine) {
                     std::string(tcp::TcpDropName(static_cast<tcp::TcpDrop>(d))).c_str(),
                     static_cast<unsigned long long>(t.drops[d]));
       }
+    }
+  }
+  if (const link::FaultInjectingLink* f = engine.faults()) {
+    for (link::Direction dir : {link::Direction::kTx, link::Direction::kRx}) {
+      const link::FaultStats s = f->fault_stats(dir);
+      std::printf(
+          "faults %s: packets=%llu dropped=%llu duplicated=%llu duplicate_failed=%llu "
+          "reordered=%llu held_full=%llu\n",
+          dir == link::Direction::kTx ? "tx" : "rx", static_cast<unsigned long long>(s.packets),
+          static_cast<unsigned long long>(s.dropped),
+          static_cast<unsigned long long>(s.duplicated),
+          static_cast<unsigned long long>(s.duplicate_failed),
+          static_cast<unsigned long long>(s.reordered),
+          static_cast<unsigned long long>(s.held_full));
     }
   }
   std::fflush(stdout);
@@ -191,8 +226,9 @@ int Main() {
                   static_cast<uint64_t>(client.connections) * client.rounds;
     return ok ? 0 : 1;
   }
-  std::printf("echod server: %llu accepted, %llu bytes echoed, %llu discarded\n",
+  std::printf("echod server: %llu accepted, %llu closed, %llu bytes echoed, %llu discarded\n",
               static_cast<unsigned long long>(server_counters.accepted.load()),
+              static_cast<unsigned long long>(server_counters.closed.load()),
               static_cast<unsigned long long>(server_counters.bytes_echoed.load()),
               static_cast<unsigned long long>(server_counters.bytes_discarded.load()));
   return 0;

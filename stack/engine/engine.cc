@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
         link::FaultInjectingLink::Create(*engine->link_, options.faults,
                                          [] { return MonotonicNow(); });
     if (!faulty.ok()) return faulty.status();
+    engine->faults_ = faulty->get();
     engine->faulty_ = std::move(*faulty);
     engine->link_ = engine->faulty_.get();
   }

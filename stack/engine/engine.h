@@ -51,9 +51,14 @@ class Engine {
 
   unsigned shard_count() const { return group_->size(); }
   const link::LinkInfo& link_info() const { return link_->info(); }
+  link::QueueStats link_stats(unsigned shard) const {
+    return link_->stats(static_cast<uint16_t>(shard));
+  }
   core::Stack& stack(unsigned shard) { return group_->stack(shard); }
   Shard& shard(unsigned index) { return group_->shard(index); }
   ShardGroup& group() { return *group_; }
+  // The fault injector on the port, or null when no --fault_* is set.
+  const link::FaultInjectingLink* faults() const { return faults_; }
 
   // Runs every shard on its lcore until `stop` is set; returns when all
   // have stopped.
@@ -64,6 +69,7 @@ class Engine {
 
   std::unique_ptr<link::Link> dpdk_;
   std::unique_ptr<link::Link> faulty_;
+  const link::FaultInjectingLink* faults_ = nullptr;  // faulty_, typed
   std::unique_ptr<link::Link> pcap_;
   link::Link* link_ = nullptr;
   Instant fault_clock_;

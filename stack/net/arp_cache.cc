@@ -35,7 +35,8 @@ ArpCache::Resolution ArpCache::Resolve(wire::Ipv4Address ip, Instant now, link::
     return r;
   }
   if (packet != nullptr) {
-    if (e.pending < config_.max_pending_per_neighbor) {
+    if (e.pending < config_.max_pending_per_neighbor &&
+        pending_total_ < config_.max_pending_total) {
       packet->next = nullptr;
       if (e.pending_tail == nullptr) {
         e.pending_head = packet;
@@ -44,6 +45,7 @@ ArpCache::Resolution ArpCache::Resolve(wire::Ipv4Address ip, Instant now, link::
       }
       e.pending_tail = packet;
       ++e.pending;
+      ++pending_total_;
       if (queued != nullptr) *queued = true;
     } else {
       ++pending_dropped_;
@@ -64,6 +66,7 @@ link::Packet* ArpCache::Store(Entry& e, wire::MacAddress mac, Instant now) {
   e.expires = now + config_.reachable;
   link::Packet* waiting = e.pending_head;
   e.pending_head = e.pending_tail = nullptr;
+  pending_total_ -= e.pending;
   e.pending = 0;
   return waiting;
 }
@@ -98,6 +101,7 @@ size_t ArpCache::Expire(Instant now) {
       ++pending_dropped_;
       link::FreePacket(p);
     }
+    pending_total_ -= it->second.pending;
     entries_.erase(it);
   }
   return dead.size();

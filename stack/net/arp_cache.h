@@ -26,9 +26,17 @@ struct ArpCacheConfig {
   Duration stale_grace = Duration::Seconds(30);
   // RFC 1122 §2.3.2.1: no more than one request per second per address.
   Duration request_interval = Duration::Seconds(1);
-  // Packets held per unresolved neighbour (Linux unres_qlen is 101 packets
-  // by bytes; a TCP SYN or two is what matters here).
-  size_t max_pending_per_neighbor = 8;
+  // Packets held per unresolved neighbour. Linux holds about 100 frames
+  // (unres_qlen_bytes); a proxy opening many backend connections at once
+  // toward a neighbour it has not resolved yet needs that many SYNs held,
+  // or they wait for their retransmission timer.
+  size_t max_pending_per_neighbor = 128;
+  // Packets held across all neighbours. Held packets are mbufs of the
+  // core's pool: without a global bound, a SYN flood from spoofed
+  // on-link sources (nobody answers their ARP) parks every SYN-ACK
+  // retransmission here and drains the pool until the core cannot send
+  // to anyone, resolved neighbours included.
+  size_t max_pending_total = 256;
   size_t max_entries = 4096;
 };
 
@@ -64,6 +72,7 @@ class ArpCache {
   std::optional<wire::MacAddress> Peek(wire::Ipv4Address ip) const;
   size_t size() const { return entries_.size(); }
   uint64_t pending_dropped() const { return pending_dropped_; }
+  size_t pending_total() const { return pending_total_; }
 
  private:
   struct Entry {
@@ -81,6 +90,7 @@ class ArpCache {
   ArpCacheConfig config_;
   absl::flat_hash_map<wire::Ipv4Address, Entry> entries_;
   uint64_t pending_dropped_ = 0;
+  size_t pending_total_ = 0;
 };
 
 }  // namespace locus::net

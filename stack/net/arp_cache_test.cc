@@ -62,6 +62,38 @@ TEST(ArpCacheTest, PendingQueueLimitAndLimitPlusOne) {
   EXPECT_EQ(pool.available(), 16u);
 }
 
+TEST(ArpCacheTest, TotalPendingLimitAndLimitPlusOneAcrossNeighbours) {
+  link::HeapPacketPool pool(16);
+  ArpCacheConfig config;
+  config.max_pending_per_neighbor = 3;
+  config.max_pending_total = 4;
+  ArpCache cache(config);
+  const wire::Ipv4Address other = wire::Ipv4Address::FromOctets(10, 0, 0, 99);
+  bool queued = false;
+  for (int i = 0; i < 3; ++i) {
+    cache.Resolve(kIp, Instant::Zero(), pool.Allocate(), &queued);
+    EXPECT_TRUE(queued);
+  }
+  cache.Resolve(other, Instant::Zero(), pool.Allocate(), &queued);
+  EXPECT_TRUE(queued);  // at the limit
+  EXPECT_EQ(cache.pending_total(), 4u);
+  link::Packet* extra = pool.Allocate();
+  ArpCache::Resolution r = cache.Resolve(other, Instant::Zero(), extra, &queued);
+  EXPECT_FALSE(queued);  // limit + 1: left with the caller
+  EXPECT_FALSE(r.mac.has_value());
+  link::FreePacket(extra);
+  EXPECT_EQ(cache.pending_dropped(), 1u);
+  // Resolving one neighbour releases its share for the others.
+  FreeChain(cache.Learn(kIp, kMac, Instant::Zero()));
+  EXPECT_EQ(cache.pending_total(), 1u);
+  cache.Resolve(other, Instant::Zero(), pool.Allocate(), &queued);
+  EXPECT_TRUE(queued);
+  // Expiry releases the rest.
+  EXPECT_EQ(cache.Expire(Instant::Zero() + Duration::Seconds(31)), 1u);
+  EXPECT_EQ(cache.pending_total(), 0u);
+  EXPECT_EQ(pool.available(), 16u);
+}
+
 TEST(ArpCacheTest, RefreshesAfterReachableTimeButKeepsUsingEntry) {
   ArpCache cache;
   cache.Learn(kIp, kMac, Instant::Zero());

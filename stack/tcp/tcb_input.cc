@@ -183,7 +183,16 @@ bool Tcb::CheckSequence(const Segment& seg, Instant now) {
   uint32_t len = seg.length();
   SeqNum end = rcv_nxt_ + window;
   bool acceptable;
-  if (len == 0) {
+  if (len == 0 && !seg.rst()) {
+    // A segment without data or SYN/FIN occupies no sequence space, so one
+    // at the right edge is inside the window: a peer that has sent up to
+    // the edge we advertised puts SEG.SEQ = RCV.NXT + RCV.WND on every pure
+    // ACK while a hole holds RCV.NXT back, and RFC 9293 §3.10.7.4 wants
+    // valid ACKs processed even when no data fits. Linux's tcp_sequence
+    // accepts SEG.SEQ <= RCV.NXT + RCV.WND too. (RSTs keep the strict
+    // window of RFC 5961 §3.2.)
+    acceptable = rcv_nxt_ <= seg.seq && seg.seq <= end;
+  } else if (len == 0) {
     acceptable = window == 0 ? seg.seq == rcv_nxt_ : SeqInRange(seg.seq, rcv_nxt_, end);
   } else if (window == 0) {
     // §3.10.7.4: with a zero window no data is acceptable, but valid ACKs

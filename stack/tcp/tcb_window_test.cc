@@ -185,6 +185,44 @@ TEST(WindowTest, OutstandingDataAndZeroWindowDoesNotTimeOut) {
   tcb->Abort();
 }
 
+TEST(WindowTest, PureAckAtTheRightEdgeOfAFullWindowIsAccepted) {
+  // The peer has sent up to the right edge we advertised, but its first
+  // segment is missing (lost or reordered), so RCV.NXT has not moved. Its
+  // pure ACKs now carry SEG.SEQ = RCV.NXT + RCV.WND: occupying no sequence
+  // space, such a segment is in the window (Linux's tcp_sequence accepts
+  // SEG.SEQ <= RCV.NXT + RCV.WND), and RFC 9293 §3.10.7.4 asks for valid
+  // ACKs to be processed even when no data fits. Dropping it loses the
+  // acknowledgment of everything we sent: seen end to end (tests/e2e) as
+  // retransmission timeouts on every reordering while our receive buffer
+  // was full.
+  TcpConfig config = TcpScript::DefaultConfig();
+  config.mss = 1000;
+  config.receive_buffer = 8000;
+  TcpScript s(config);
+  uint32_t iss = 0;
+  Tcb* tcb = s.OpenPassive(&iss, /*timestamps=*/false, /*sack=*/true, /*wscale=*/7, /*mss=*/1000);
+  ASSERT_NE(tcb, nullptr);
+  ASSERT_EQ(s.Write(tcb, std::string(1000, 'a')), 1000u);
+  Sent data = s.Expect(kAck | kPsh);
+  const uint32_t window = static_cast<uint32_t>(data.window) << tcb->rcv_wscale();
+  ASSERT_GE(window, 2000u);
+  ASSERT_EQ(window % 1000, 0u) << "the script fills the window with 1000-byte segments";
+  // Everything but the first 1000 bytes of the window arrives.
+  for (uint32_t off = 1000; off < window; off += 1000) {
+    s.Inject({.flags = kAck, .seq = kPeer + off, .ack = iss + 1, .payload = std::string(1000, 'x')});
+  }
+  while (s.Next().has_value()) {
+  }
+  ASSERT_EQ(tcb->rcv_nxt().raw(), kPeer);
+  s.Inject({.flags = kAck, .seq = kPeer + window, .ack = iss + 1001, .window = 500});
+  EXPECT_EQ(tcb->snd_una().raw(), iss + 1001) << "the ACK at the right edge was dropped";
+  EXPECT_EQ(s.counters().dropped(TcpDrop::kOutOfWindow), 0u);
+  // A segment with data beyond the edge is still out of the window.
+  s.Inject({.flags = kAck, .seq = kPeer + window, .ack = iss + 1001, .payload = "y"});
+  EXPECT_EQ(s.counters().dropped(TcpDrop::kOutOfWindow), 1u);
+  tcb->Abort();
+}
+
 TEST(WindowTest, OnlyNewerSegmentsUpdateTheWindow) {
   // RFC 9293 §3.10.7.4: the window comes from a segment with SND.WL1 <
   // SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.

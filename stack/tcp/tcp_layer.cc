@@ -404,7 +404,11 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
   if (seg.rst()) return;  // first: ignore RSTs
   if (seg.has_ack()) {
     // Second: any ACK is bad here, unless it completes a SYN cookie.
-    if (config_.syn_cookies && !seg.syn()) {
+    // Cookies are checked only while one issued recently may still be
+    // answered (two cookie slots); otherwise a stray ACK is just that.
+    bool cookies_recent =
+        now - listener.last_cookie_sent_ <= SynCookies::kSlot * int64_t{2};
+    if (config_.syn_cookies && !seg.syn() && cookies_recent) {
       CookieCheck check = cookies_.Check(tuple, seg.seq, seg.ack, now);
       if (check.verdict == CookieVerdict::kValid) {
         ++counters_.syn_cookies_valid;
@@ -467,6 +471,7 @@ void TcpLayer::InputListen(Listener& listener, const FourTuple& tuple, Segment& 
     uint16_t peer_mss = o.mss.has_value() ? *o.mss : SynCookies::kDefaultMss;
     SynCookies::Issued cookie = cookies_.Issue(tuple, seg.seq, peer_mss, now);
     ++counters_.syn_cookies_sent;
+    listener.last_cookie_sent_ = now;
     uint32_t tsval = 0;
     if (timestamps) {
       CookieOptions options;

@@ -86,6 +86,9 @@ class Listener {
   Tcb* accept_head_ = nullptr;
   Tcb* accept_tail_ = nullptr;
   bool event_pending_ = false;
+  // When this listener last answered a SYN with a cookie: only then can an
+  // ACK without a request socket be a cookie's final ACK (as Linux does).
+  Instant last_cookie_sent_ = Instant::FromNanos(INT64_MIN / 2);
   void* user_data_ = nullptr;
 };
 
