@@ -6,6 +6,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
