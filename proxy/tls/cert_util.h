@@ -2,7 +2,7 @@
 // the data plane loads them. Pure functions of their inputs (the time is
 // passed in); no files, no global state.
 //
-// What a served certificate must be (docs/tls.md):
+// What a served certificate must be:
 // - certificate_chain: PEM "CERTIFICATE" blocks only, leaf first, then each
 //   issuer in order; every certificate must be signed by the next one. At
 //   most kMaxChainCertificates, kMaxCertificateChainBytes.

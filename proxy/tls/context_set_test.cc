@@ -207,6 +207,22 @@ TEST_P(ResumptionTest, KeysRotatedOutMeansFullHandshake) {
   EXPECT_EQ(counters_.handshakes_full.load(), 2u);
 }
 
+// nginx's 48-byte keys: HMAC-SHA256 with a 16-byte key, AES-128-CBC.
+TEST_P(ResumptionTest, Aes128KeysResume) {
+  std::string bytes = GenerateTicketKeyBytes().substr(0, kTicketKeyBytesAes128);
+  fixture_.settings.ticket_keys = {*ParseTicketKey(bytes)};
+  ASSERT_FALSE(fixture_.settings.ticket_keys[0].aes256);
+  auto core0 = MakeSet();
+  auto core1 = MakeSet();
+  SslCtxPtr ctx = Client();
+  ASSERT_TRUE(Connect(core0, ctx.get(), "www.example.com").ok);
+  SessionPtr session(LastSession(ctx.get()));
+  ASSERT_NE(session, nullptr);
+  Result r = Connect(core1, ctx.get(), "www.example.com", session.get());
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.resumed);
+}
+
 TEST_P(ResumptionTest, TicketOfOneCertificateDoesNotResumeAnother) {
   auto set = MakeSet();
   SslCtxPtr ctx = Client();

@@ -42,6 +42,8 @@ enum class TlsFailure : uint8_t {
   kOther,
 };
 inline constexpr size_t kTlsFailureCount = 11;
+static_assert(static_cast<size_t>(TlsFailure::kOther) + 1 == kTlsFailureCount,
+              "handshake_failures is indexed by TlsFailure");
 
 // "bad_client_hello", "no_shared_cipher", ... ("none" for kNone).
 absl::string_view TlsFailureName(TlsFailure f);

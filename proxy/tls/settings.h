@@ -1,7 +1,7 @@
 // What the TLS contexts of one shard are built from: plain values, with no
 // OpenSSL objects, so that one immutable TlsSettings can be made once per
-// config version (from_proto.h) and every shard builds its own contexts
-// from it (TlsContextSet). The secure defaults live here, with the checks
+// config version (from the API config: not written yet) and every shard
+// builds its own contexts from it (TlsContextSet). The secure defaults live here, with the checks
 // that a listener only narrows them.
 #ifndef LOCUS_PROXY_TLS_SETTINGS_H_
 #define LOCUS_PROXY_TLS_SETTINGS_H_
