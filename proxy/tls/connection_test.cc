@@ -353,6 +353,34 @@ TEST_F(ConnectionTest, MalformedClientHelloFails) {
   }
 }
 
+// A server_name extension whose list length disagrees with the extension:
+// our own SNI parser (ClientHello callback) refuses it with decode_error.
+TEST_F(ConnectionTest, MalformedSniFails) {
+  SslCtxPtr ctx = MakeClientCtx();
+  auto hello_client = RawClient::Create(ctx.get(), "www.example.com");
+  hello_client->Advance();
+  std::span<const uint8_t> pending = hello_client->PendingCiphertext();
+  std::string hello(reinterpret_cast<const char*>(pending.data()),
+                    pending.size());
+  // ... | list length (2) | name type 0 | name length (2) | name
+  const size_t name_at = hello.find("www.example.com");
+  ASSERT_NE(name_at, std::string::npos);
+  ASSERT_GE(name_at, 5u);
+  ASSERT_EQ(hello[name_at - 1], 15);
+  ASSERT_EQ(hello[name_at - 3], 0);
+  hello[name_at - 4] = static_cast<char>(hello[name_at - 4] - 1);
+
+  auto server = NewServer();
+  server->FeedCiphertext(
+      {reinterpret_cast<const uint8_t*>(hello.data()), hello.size()});
+  server->Advance();
+  EXPECT_EQ(server->state(), TlsState::kFailed);
+  EXPECT_EQ(server->failure(), TlsFailure::kBadClientHello)
+      << TlsFailureName(server->failure());
+  EXPECT_EQ(server->last_alert_sent(), SSL_AD_DECODE_ERROR);
+  EXPECT_EQ(Failures(TlsFailure::kBadClientHello), 1u);
+}
+
 TEST_F(ConnectionTest, CorruptedRecordAfterHandshakeIsProtocolError) {
   SslCtxPtr ctx = MakeClientCtx();
   auto client = RawClient::Create(ctx.get(), "www.example.com");
