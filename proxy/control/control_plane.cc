@@ -1,5 +1,7 @@
 #include "proxy/control/control_plane.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -43,7 +45,12 @@ const char* KindName(v1::Kind kind) {
 // version.
 absl::Status AcceptLoaded(v1::Config* config) {
   FillDefaults(config);
-  if (absl::Status s = ValidateConfig(*config, IndexPaths(*config, ""));
+  // Stored certificates were valid when applied: expiry since then only
+  // warns (a restart must not fail on it).
+  ValidateOptions options;
+  options.reject_expired = false;
+  if (absl::Status s =
+          ValidateConfig(*config, IndexPaths(*config, ""), options);
       !s.ok()) {
     return s;
   }
@@ -320,7 +327,19 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
       return absl::InvalidArgumentError(
           "request: set one of config, listener, route_table or pool");
   }
-  if (absl::Status s = ValidateConfig(candidate, paths); !s.ok()) return s;
+  // Certificates already in service only warn about their validity; new
+  // ones must be valid now.
+  std::vector<std::string> warnings;
+  ValidateOptions options;
+  options.previous = &current_->config;
+  options.warnings = &warnings;
+  if (absl::Status s = ValidateConfig(candidate, paths, options); !s.ok()) {
+    return s;
+  }
+  // ApplyResponse has no field for warnings yet: they go to the log.
+  for (const std::string& w : warnings) {
+    std::fprintf(stderr, "proxyd: apply: warning: %s\n", w.c_str());
+  }
   v1::ApplyResponse response;
   if (absl::Status s =
           Commit(std::move(candidate), request.validate_only(), &response);
@@ -413,7 +432,10 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::CommitDelete(
         "; change or delete those first (or apply a whole config without "
         "them)"));
   }
-  if (absl::Status s = ValidateConfig(candidate, ExistingPaths(candidate));
+  ValidateOptions keep_certificates;
+  keep_certificates.reject_expired = false;
+  if (absl::Status s = ValidateConfig(candidate, ExistingPaths(candidate),
+                                      keep_certificates);
       !s.ok()) {
     return absl::InternalError(
         absl::StrCat("deleting would leave an invalid config: ", s.message()));

@@ -89,6 +89,10 @@ void FillDefaults(v1::Listener* l) {
   if (!l->has_drain_timeout()) {
     l->mutable_drain_timeout()->set_seconds(kDefaultDrainTimeoutSeconds);
   }
+  if (l->has_tls() &&
+      l->tls().min_version() == v1::ListenerTls::VERSION_UNSPECIFIED) {
+    l->mutable_tls()->set_min_version(v1::ListenerTls::TLS1_2);
+  }
 }
 
 void FillDefaults(v1::RouteTable* table) {

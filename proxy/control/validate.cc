@@ -13,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "api/codec.h"
+#include "proxy/tls/cert_util.h"
+#include "proxy/tls/settings.h"
 #include "re2/re2.h"
 
 namespace locus::proxy::control {
@@ -251,8 +253,85 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
                 DurationRule::kNonNegative, errors);
 }
 
+// True when `chain_pem` is served by some listener of `previous`.
+bool InService(const v1::Config* previous, const std::string& chain_pem) {
+  if (previous == nullptr) return false;
+  for (const v1::Listener& l : previous->listeners()) {
+    for (const v1::ListenerTls::Certificate& c : l.tls().certificates()) {
+      if (c.cert_chain_pem() == chain_pem) return true;
+    }
+  }
+  return false;
+}
+
+void ValidateListenerTls(const v1::Listener& l, const std::string& p,
+                         const ValidateOptions& options, Errors* errors) {
+  if (!l.has_tls()) return;
+  const std::string tp = Field(p, "tls");
+  if (l.protocol() != v1::Listener::HTTP) {
+    errors->Add(tp, "only for HTTP listeners");
+    return;
+  }
+  const v1::ListenerTls& t = l.tls();
+  if (t.certificates_size() == 0) {
+    errors->Add(Field(tp, "certificates"), "at least one certificate is required");
+  }
+  if (t.certificates_size() > kMaxListenerCertificates) {
+    errors->Add(Field(tp, "certificates"),
+                absl::StrCat(t.certificates_size(), " certificates; at most ",
+                             kMaxListenerCertificates));
+    return;
+  }
+  std::map<std::string, int> names;
+  for (int i = 0; i < t.certificates_size(); ++i) {
+    const v1::ListenerTls::Certificate& c = t.certificates(i);
+    const std::string cp = Index(tp, "certificates", i);
+    CheckName(c.name(), Field(cp, "name"), errors);
+    if (!c.name().empty() && !names.emplace(c.name(), i).second) {
+      errors->Add(Field(cp, "name"),
+                  absl::StrCat("duplicate certificate name ", Quote(c.name())));
+    }
+    if (c.cert_chain_pem().empty()) {
+      errors->Add(Field(cp, "cert_chain_pem"), "required");
+    }
+    if (c.private_key_pem().empty()) {
+      errors->Add(Field(cp, "private_key_pem"), "required");
+    }
+    if (c.cert_chain_pem().empty() || c.private_key_pem().empty()) continue;
+    const bool reject_time = options.reject_expired &&
+                             !InService(options.previous, c.cert_chain_pem());
+    tls::CertificateCheck check = tls::CheckCertificate(
+        c.cert_chain_pem(), c.private_key_pem(), options.now,
+        reject_time ? tls::TimeRule::kReject : tls::TimeRule::kWarn);
+    auto field = [&](tls::CertField f) {
+      return Field(cp, f == tls::CertField::kKey ? "private_key_pem" : "cert_chain_pem");
+    };
+    for (const tls::CertProblem& e : check.errors) errors->Add(field(e.field), e.what);
+    if (options.warnings != nullptr) {
+      for (const tls::CertProblem& w : check.warnings) {
+        options.warnings->push_back(absl::StrCat(field(w.field), ": ", w.what));
+      }
+    }
+  }
+  if (!t.default_certificate().empty() && !names.contains(t.default_certificate())) {
+    errors->Add(Field(tp, "default_certificate"),
+                absl::StrCat(Quote(t.default_certificate()),
+                             " is not the name of one of certificates"));
+  }
+  if (!v1::ListenerTls::Version_IsValid(t.min_version())) {
+    errors->Add(Field(tp, "min_version"),
+                absl::StrCat("unknown value ", t.min_version(), "; TLS1_2 or TLS1_3"));
+  }
+  if (absl::Status s = tls::CheckCipherList(t.cipher_list()); !s.ok()) {
+    errors->Add(Field(tp, "cipher_list"), s.message());
+  }
+  if (absl::Status s = tls::CheckCiphersuites(t.ciphersuites()); !s.ok()) {
+    errors->Add(Field(tp, "ciphersuites"), s.message());
+  }
+}
+
 void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
-                       Errors* errors) {
+                       const ValidateOptions& options, Errors* errors) {
   if (config.listeners_size() > kMaxListeners) {
     errors->Add("listeners",
                 absl::StrCat(config.listeners_size(), " listeners; at most ",
@@ -271,6 +350,7 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
     const v1::Listener& l = config.listeners(i);
     const std::string& p = paths.listeners[i];
     ValidateListener(l, p, errors);
+    ValidateListenerTls(l, p, options, errors);
     if (!l.name().empty()) {
       auto [it, inserted] = names.emplace(l.name(), i);
       if (!inserted) {
@@ -766,7 +846,8 @@ ResourcePaths IndexPaths(const v1::Config& config, absl::string_view prefix) {
 }
 
 absl::Status ValidateConfig(const v1::Config& config,
-                            const ResourcePaths& paths) {
+                            const ResourcePaths& paths,
+                            const ValidateOptions& options) {
   if (paths.listeners.size() != static_cast<size_t>(config.listeners_size()) ||
       paths.route_tables.size() !=
           static_cast<size_t>(config.route_tables_size()) ||
@@ -774,7 +855,7 @@ absl::Status ValidateConfig(const v1::Config& config,
     return absl::InternalError("ValidateConfig: paths do not match the config");
   }
   Errors errors;
-  ValidateListeners(config, paths, &errors);
+  ValidateListeners(config, paths, options, &errors);
   ValidateRouteTables(config, paths, &errors);
   ValidatePools(config, paths, &errors);
   return errors.ToStatus();

@@ -11,6 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "locus/api/v1/config.pb.h"
 
 namespace locus::proxy::control {
@@ -43,6 +45,8 @@ inline constexpr size_t kMaxHeaderValueLength = 8192;
 inline constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
 // Only this many problems are listed; the rest are counted.
 inline constexpr size_t kMaxReportedErrors = 20;
+// Certificates per TLS listener.
+inline constexpr int kMaxListenerCertificates = 64;
 
 // Where each resource of a config came from, for error messages: one path
 // per listener, route table and pool, in the config's order.
@@ -57,11 +61,29 @@ struct ResourcePaths {
 ResourcePaths IndexPaths(const api::v1::Config& config,
                          absl::string_view prefix);
 
+// How listener certificates are checked (proxy/tls/cert_util.h).
+struct ValidateOptions {
+  // The time certificate validity is checked against.
+  absl::Time now = absl::Now();
+  // Not-yet-valid or expired certificates are errors (a new config) or
+  // only warnings (a config already stored: a restart or a delete must not
+  // fail because a certificate in service expired).
+  bool reject_expired = true;
+  // When set: a certificate whose chain is byte-identical to one in this
+  // config is already in service, and its validity period only warns.
+  const api::v1::Config* previous = nullptr;
+  // When set: receives warnings ("path: what"), e.g. a certificate that
+  // expires within 30 days.
+  std::vector<std::string>* warnings = nullptr;
+};
+
 // Checks a config whose defaults are filled in (FillDefaults): every field,
-// uniqueness, listener address clashes and references. OK, or
+// uniqueness, listener address clashes and references, and every TLS
+// certificate and key (parsed, matched, in their validity period). OK, or
 // INVALID_ARGUMENT with one line per problem.
 absl::Status ValidateConfig(const api::v1::Config& config,
-                            const ResourcePaths& paths);
+                            const ResourcePaths& paths,
+                            const ValidateOptions& options = {});
 
 // Who refers to pool or route table `name` in `config`, as readable
 // phrases ("listener \"web\"", "route table \"main\" route \"api\"").

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "proxy/control/normalize.h"
 #include "proxy/control/test_configs.h"
+#include "proxy/tls/test_certs.h"
 
 namespace locus::proxy::control {
 namespace {
@@ -464,6 +465,168 @@ TEST(ValidateTest, ReferrersAreNamed) {
               ::testing::ElementsAre("listener \"web\""));
   EXPECT_TRUE(PoolReferrers(c, "nothing").empty());
 }
+
+
+// ---- TLS listeners ----------------------------------------------------------
+
+namespace tls_test {
+
+namespace tt = ::locus::proxy::tls::testing;
+
+struct Pem {
+  std::string chain;
+  std::string key;
+};
+
+Pem Issue(const tt::TestPki& pki, const std::string& host, absl::Time not_before,
+          absl::Time not_after) {
+  tt::CertSpec spec;
+  spec.common_name = host;
+  spec.dns_names = {host};
+  spec.not_before = not_before;
+  spec.not_after = not_after;
+  tt::TestPki::Leaf leaf = pki.Issue(spec);
+  return {leaf.chain_pem, leaf.key_pem};
+}
+
+v1::ListenerTls::Certificate* AddCert(v1::Config& c, const std::string& name, const Pem& pem) {
+  v1::ListenerTls::Certificate* cert = c.mutable_listeners(0)->mutable_tls()->add_certificates();
+  cert->set_name(name);
+  cert->set_cert_chain_pem(pem.chain);
+  cert->set_private_key_pem(pem.key);
+  return cert;
+}
+
+class ValidateTlsTest : public ::testing::Test {
+ protected:
+  absl::Time now_ = absl::Now();
+  tt::TestPki pki_{now_};
+  Pem good_ = Issue(pki_, "www.example.com", now_ - absl::Hours(1), now_ + absl::Hours(24 * 365));
+  Pem other_ = Issue(pki_, "api.example.com", now_ - absl::Hours(1), now_ + absl::Hours(24 * 365));
+};
+
+TEST_F(ValidateTlsTest, GoodCertificatesAreAccepted) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "www", good_);
+  AddCert(c, "api", other_);
+  c.mutable_listeners(0)->mutable_tls()->set_default_certificate("www");
+  c.mutable_listeners(0)->mutable_tls()->set_min_version(v1::ListenerTls::TLS1_3);
+  ExpectOk(c);
+}
+
+TEST_F(ValidateTlsTest, MinVersionDefaultsToTls12) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "www", good_);
+  FillDefaults(&c);
+  EXPECT_EQ(c.listeners(0).tls().min_version(), v1::ListenerTls::TLS1_2);
+}
+
+TEST_F(ValidateTlsTest, KeyMismatchNamesTheKeyField) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "www", good_);
+  // A key of another certificate: both are P-256, neither matches.
+  tls::EvpPkeyPtr stranger = tt::MakeEcKey("P-256");
+  AddCert(c, "api", {other_.chain, tt::ToPem(stranger.get())});
+  ExpectError(c, "listeners[0].tls.certificates[1].private_key_pem: does not match the leaf");
+}
+
+TEST_F(ValidateTlsTest, ExpiredIsRejected) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "old", Issue(pki_, "old.example.com", now_ - absl::Hours(48), now_ - absl::Hours(1)));
+  ExpectError(c, "listeners[0].tls.certificates[0].cert_chain_pem: ");
+  ExpectError(c, "expired on");
+}
+
+TEST_F(ValidateTlsTest, NotYetValidIsRejected) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "early",
+          Issue(pki_, "early.example.com", now_ + absl::Hours(48), now_ + absl::Hours(24 * 90)));
+  ExpectError(c, "listeners[0].tls.certificates[0].cert_chain_pem: ");
+  ExpectError(c, "is not valid until");
+}
+
+TEST_F(ValidateTlsTest, GarbagePemIsRejected) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "junk", {"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+                      "hello"});
+  absl::Status s = Check(c);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("listeners[0].tls.certificates[0].cert_chain_pem: "));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("listeners[0].tls.certificates[0].private_key_pem: "));
+  // The key text is never echoed.
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hello")));
+}
+
+TEST_F(ValidateTlsTest, ExpiringSoonIsAcceptedWithAWarning) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "soon", Issue(pki_, "soon.example.com", now_ - absl::Hours(1), now_ + absl::Hours(24 * 10)));
+  FillDefaults(&c);
+  std::vector<std::string> warnings;
+  ValidateOptions options;
+  options.now = now_;
+  options.warnings = &warnings;
+  absl::Status s = ValidateConfig(c, IndexPaths(c, ""), options);
+  EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("listeners[0].tls.certificates[0].cert_chain_pem: "));
+  EXPECT_THAT(warnings[0], HasSubstr("expires on"));
+}
+
+TEST_F(ValidateTlsTest, ExpiredCertificateInServiceOnlyWarns) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "old", Issue(pki_, "old.example.com", now_ - absl::Hours(48), now_ - absl::Hours(1)));
+  FillDefaults(&c);
+  // Already applied before (it was valid then): an unrelated change passes.
+  std::vector<std::string> warnings;
+  ValidateOptions options;
+  options.previous = &c;
+  options.warnings = &warnings;
+  EXPECT_TRUE(ValidateConfig(c, IndexPaths(c, ""), options).ok());
+  EXPECT_EQ(warnings.size(), 1u);
+  // A stored config (restart) likewise.
+  ValidateOptions stored;
+  stored.reject_expired = false;
+  EXPECT_TRUE(ValidateConfig(c, IndexPaths(c, ""), stored).ok());
+}
+
+TEST_F(ValidateTlsTest, StructureErrors) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->mutable_tls();
+  ExpectError(c, "listeners[0].tls.certificates: at least one certificate is required");
+
+  c = BaseConfig();
+  AddCert(c, "www", good_);
+  AddCert(c, "www", other_);
+  ExpectError(c, "listeners[0].tls.certificates[1].name: duplicate certificate name");
+
+  c = BaseConfig();
+  AddCert(c, "www", good_);
+  c.mutable_listeners(0)->mutable_tls()->set_default_certificate("nope");
+  ExpectError(c, "listeners[0].tls.default_certificate: \"nope\" is not the name");
+
+  c = BaseConfig();
+  AddCert(c, "www", {"", ""});
+  ExpectError(c, "listeners[0].tls.certificates[0].cert_chain_pem: required");
+
+  c = BaseConfig();
+  AddCert(c, "www", good_);
+  c.mutable_listeners(0)->mutable_tls()->set_cipher_list("ALL:!aNULL");
+  ExpectError(c, "listeners[0].tls.cipher_list: ");
+  c.mutable_listeners(0)->mutable_tls()->set_cipher_list("ECDHE-ECDSA-AES128-GCM-SHA256");
+  c.mutable_listeners(0)->mutable_tls()->set_ciphersuites("TLS_AES_128_CCM_SHA256");
+  ExpectError(c, "listeners[0].tls.ciphersuites: ");
+  c.mutable_listeners(0)->mutable_tls()->set_ciphersuites("TLS_AES_256_GCM_SHA384");
+  ExpectOk(c);
+
+  // TCP listeners do not terminate TLS.
+  c = BaseConfig();
+  c.mutable_listeners(1)->mutable_tls()->add_certificates()->set_name("x");
+  ExpectError(c, "listeners[1].tls: only for HTTP listeners");
+}
+
+}  // namespace tls_test
 
 }  // namespace
 }  // namespace locus::proxy::control

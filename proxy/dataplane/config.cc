@@ -1,5 +1,7 @@
 #include "proxy/dataplane/config.h"
 
+#include "proxy/tls/context_set.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -95,6 +97,9 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
       }
     }
     addresses.push_back(l.address);
+    if (l.tls && l.protocol != ListenerProtocol::kHttp) {
+      return absl::InvalidArgumentError(path + ".tls: only HTTP listeners terminate TLS");
+    }
     CompiledListener compiled;
     compiled.config = l;
     if (l.protocol == ListenerProtocol::kHttp) {
@@ -118,6 +123,17 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
       compiled.pool = pool;
     }
     out->listeners.push_back(std::move(compiled));
+  }
+  if (!config.tls.listeners.empty()) {
+    // Every shard builds its own contexts from these settings when it
+    // applies the config; building one set here refuses what they could
+    // not load, before any shard sees it.
+    absl::StatusOr<std::shared_ptr<const tls::TlsContextSet>> set =
+        tls::TlsContextSet::Create(config.tls);
+    if (!set.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls: ", set.status().message()));
+    }
+    out->tls = std::make_shared<const tls::TlsSettings>(config.tls);
   }
   std::vector<uint16_t> ports;
   for (const CompiledListener& l : out->listeners) ports.push_back(l.config.port);

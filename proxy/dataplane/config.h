@@ -18,6 +18,7 @@
 #include "proxy/lb/pool_snapshot.h"
 #include "proxy/route/config.h"
 #include "proxy/route/route_table.h"
+#include "proxy/tls/settings.h"
 #include "stack/base/time.h"
 #include "stack/steer/listener_ports.h"
 #include "stack/wire/addresses.h"
@@ -47,6 +48,9 @@ struct ListenerConfig {
   ListenerLimits limits;
   ProxyProtocolVersion proxy_protocol = ProxyProtocolVersion::kNone;
   Duration drain_timeout = Duration::Seconds(30);
+  // HTTP: TLS is terminated; the listener's settings are in
+  // DataPlaneConfig::tls (by listener name).
+  bool tls = false;
   bool operator==(const ListenerConfig&) const = default;
 };
 
@@ -63,6 +67,9 @@ struct DataPlaneConfig {
   std::vector<route::RouteTableConfig> route_tables;
   std::vector<lb::BackendPoolConfig> pools;
   std::vector<UpstreamSettings> upstream;  // parallel to pools
+  // Certificates and per-listener TLS settings of the TLS listeners
+  // (ticket keys are left empty: the shards add the process's own).
+  tls::TlsSettings tls;
 };
 
 struct CompiledListener {
@@ -91,6 +98,9 @@ struct CompiledConfig {
   absl::flat_hash_map<std::string, int32_t> table_index;
   // Every port a listener uses: steering treats their segments as passive.
   std::shared_ptr<const steer::ListenerPortSet> listener_ports;
+  // What each shard builds its TlsContextSet from; null when no listener
+  // has TLS.
+  std::shared_ptr<const tls::TlsSettings> tls;
 
   // The pool a route names, or -1.
   int32_t PoolIndex(std::string_view name) const;

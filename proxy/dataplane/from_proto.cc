@@ -231,6 +231,31 @@ absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
         break;
     }
     listener.drain_timeout = FromProtoDuration(l.drain_timeout(), listener.drain_timeout);
+    if (l.has_tls()) {
+      listener.tls = true;
+      const api::v1::ListenerTls& t = l.tls();
+      tls::ListenerTlsSettings lt;
+      lt.listener = l.name();
+      // Certificate names are per listener in the API, global in
+      // TlsSettings: qualify them with the listener's name.
+      for (const api::v1::ListenerTls::Certificate& c : t.certificates()) {
+        std::string name = absl::StrCat(l.name(), "/", c.name());
+        out.tls.certificates.push_back({name, c.cert_chain_pem(), c.private_key_pem()});
+        lt.certificates.push_back(std::move(name));
+      }
+      if (!t.default_certificate().empty()) {
+        lt.default_certificate = absl::StrCat(l.name(), "/", t.default_certificate());
+        lt.on_unknown_sni = tls::UnknownSni::kDefaultCertificate;
+      } else {
+        // No default: unknown names (and no SNI) fail the handshake.
+        lt.on_unknown_sni = tls::UnknownSni::kReject;
+      }
+      lt.min_version = t.min_version() == api::v1::ListenerTls::TLS1_3 ? tls::TlsVersion::kTls13
+                                                                       : tls::TlsVersion::kTls12;
+      lt.cipher_list = t.cipher_list();
+      lt.ciphersuites = t.ciphersuites();
+      out.tls.listeners.push_back(std::move(lt));
+    }
     out.listeners.push_back(std::move(listener));
   }
   return out;
