@@ -11,6 +11,7 @@
 #include "proxy/lb/hash.h"
 #include "proxy/route/retry.h"
 #include "proxy/route/route_table.h"
+#include "proxy/tls/transport.h"
 
 namespace locus::proxy::dataplane {
 
@@ -57,10 +58,11 @@ std::string_view StatusText(uint16_t status) {
 }  // namespace
 
 HttpSession::HttpSession(ProxyShard& shard, ListenerRuntime& listener, tcp::Tcb* downstream,
-                         Instant now)
+                         Instant now, std::unique_ptr<tls::TlsServerConnection> tls)
     : shard_(shard),
       listener_(listener),
       down_(downstream),
+      tls_(std::move(tls)),
       request_parser_(listener.http_limits) {
   down_->set_user_data(static_cast<ConnHandler*>(this));
   down_->set_nodelay(true);
@@ -87,6 +89,7 @@ HttpSession::~HttpSession() {
 
 void HttpSession::Start(Instant now) {
   ArmDownTimer(now);
+  if (!PumpTls(now)) return;
   PumpRequest(now);
 }
 
@@ -115,6 +118,7 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
     return;
   }
   if (events & tcp::kEventWritable) FlushDown();
+  if (state_ != State::kClosing && !PumpTls(now)) return;
   switch (state_) {
     case State::kTunnel:
       PumpTunnel(now);
@@ -126,12 +130,12 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
         // The rest of the response is leaving: the linger starts over, and
         // the FIN follows its last byte.
         ArmDownTimer(now);
-        if (down_out_.empty()) {
+        if (DownFlushed()) {
           fin_pending_ = false;
-          down_->Shutdown();
+          DownShutdown();
         }
       }
-      if (down_->peer_closed() && down_out_.empty()) Destroy(/*abort=*/false);
+      if (down_->peer_closed() && DownFlushed()) Destroy(/*abort=*/false);
       return;
     }
     case State::kIdle:
@@ -142,7 +146,7 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
     case State::kClosed:
       return;
   }
-  if (state_ == State::kIdle && down_->peer_closed() && down_->readable() == 0 && in_.empty()) {
+  if (state_ == State::kIdle && DownEof() && in_.empty()) {
     // The client finished sending and has no request pending: done.
     CloseGracefully(now);
   }
@@ -282,12 +286,10 @@ void HttpSession::PumpRequestLoop(Instant now) {
       return;
     }
     // Read ahead of the parser, bounded.
-    while (in_.size() < kMaxReadAhead && down_->readable() > 0) {
-      std::span<const uint8_t> front = down_->Peek();
-      size_t take = std::min(front.size(), kMaxReadAhead - in_.size());
-      in_.append(reinterpret_cast<const char*>(front.data()), take);
-      down_->Consume(take);
-      Bump(shard_.counters().bytes_received, take);
+    ReadDown();
+    if (tls_ != nullptr && tls_->state() == tls::TlsState::kFailed) {
+      FailTls(now);
+      return;
     }
     bool parsing = state_ == State::kIdle || (state_ == State::kRequest && !request_complete_);
     if (!parsing) return;
@@ -297,8 +299,7 @@ void HttpSession::PumpRequestLoop(Instant now) {
     // read and dropped, and the next request follows it.
     const bool answered = state_ == State::kIdle;
     http::Step step = request_parser_.Parse(Bytes(in_));
-    if (step.event == http::Event::kNeedMore && down_->peer_closed() && down_->readable() == 0 &&
-        in_.size() == step.consumed) {
+    if (step.event == http::Event::kNeedMore && DownEof() && in_.size() == step.consumed) {
       // The client half-closed: anything partial is an error (or nothing).
       in_.erase(0, step.consumed);
       step = request_parser_.Finish();
@@ -476,7 +477,10 @@ void HttpSession::OnRequestHead(Instant now) {
   request_framing_ = http::ChooseRequestFraming(h);
   http::RequestForwarding forwarding;
   forwarding.client_address = client_address_;
-  forwarding.allow_upgrade = true;
+  forwarding.client_tls = tls_ != nullptr;
+  // Tunnels splice TCP to TCP: not over TLS (yet). Upgrade headers are
+  // stripped so the backend answers as plain HTTP.
+  forwarding.allow_upgrade = tls_ == nullptr;
   std::string_view head = Serialize(tls_scratch, [&](std::span<char> out) {
     return http::WriteRequestHead(h, forwarding, request_framing_, out);
   });
@@ -700,6 +704,11 @@ void HttpSession::OnResponseHead(Instant now) {
     Dispatch(now);
     return;
   }
+  if (status_ == 101 && tls_ != nullptr) {
+    // We stripped Upgrade; a backend switching anyway cannot be tunnelled.
+    Respond(502, "upgrade over TLS is not supported", Flag::kBadResponse, now);
+    return;
+  }
   if (status_ == 101) {
     if (upgrade_requested_) request_parser_.AcceptUpgrade();
   } else if (upgrade_requested_) {
@@ -899,7 +908,7 @@ void HttpSession::WriteDown(std::string_view bytes) {
     down_out_.append(bytes);
     return;
   }
-  size_t n = down_->Write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  size_t n = DownWrite(bytes);
   if (n < bytes.size()) down_out_.append(bytes.substr(n));
 }
 
@@ -922,10 +931,113 @@ void HttpSession::WriteUp(std::string_view bytes) {
 }
 
 bool HttpSession::FlushDown() {
-  if (down_out_.empty()) return true;
-  size_t n = down_->Write({reinterpret_cast<const uint8_t*>(down_out_.data()), down_out_.size()});
-  down_out_.erase(0, n);
-  return down_out_.empty();
+  if (tls_ != nullptr) {
+    tls::PushCiphertext(*tls_, *down_);
+    if (tls_fin_pending_ && tls_->pending_ciphertext() == 0) {
+      tls_fin_pending_ = false;
+      down_->Shutdown();
+    }
+  }
+  if (!down_out_.empty()) {
+    size_t n = DownWrite(View(down_out_));
+    down_out_.erase(0, n);
+  }
+  return DownFlushed();
+}
+
+// ---- The downstream byte stream -----------------------------------------------------
+
+bool HttpSession::PumpTls(Instant now) {
+  if (tls_ == nullptr) return true;
+  tls::PullCiphertext(*down_, *tls_);
+  tls_->Advance();
+  tls::PushCiphertext(*tls_, *down_);
+  if (tls_->state() == tls::TlsState::kFailed) {
+    FailTls(now);
+    return false;
+  }
+  return true;
+}
+
+void HttpSession::FailTls(Instant now) {
+  // A failed handshake (counted by reason in the shard's TLS counters) or
+  // a fatal error after it (bad record): the alert is queued. What the
+  // client sent after it is dropped so the close is graceful and the alert
+  // is not lost to a reset.
+  tls::PushCiphertext(*tls_, *down_);
+  if (state_ == State::kRequest) {
+    flag_ = Flag::kDownstreamReset;
+    LogRequest(now);
+  }
+  if (down_->readable() > 0) down_->Consume(down_->readable());
+  Destroy(/*abort=*/false);
+}
+
+void HttpSession::ReadDown() {
+  if (tls_ == nullptr) {
+    while (in_.size() < kMaxReadAhead && down_->readable() > 0) {
+      std::span<const uint8_t> front = down_->Peek();
+      size_t take = std::min(front.size(), kMaxReadAhead - in_.size());
+      in_.append(reinterpret_cast<const char*>(front.data()), take);
+      down_->Consume(take);
+      Bump(shard_.counters().bytes_received, take);
+    }
+    return;
+  }
+  // Decrypt straight into in_: one record at most per round, then more
+  // ciphertext from the Tcb.
+  while (in_.size() < kMaxReadAhead) {
+    tls::PullCiphertext(*down_, *tls_);
+    size_t old = in_.size();
+    size_t room = std::min(kMaxReadAhead - old, tls::kMaxRecordPlaintext);
+    in_.resize(old + room);
+    size_t n = tls_->ReadPlaintext({reinterpret_cast<uint8_t*>(in_.data()) + old, room});
+    in_.resize(old + n);
+    if (n == 0) break;
+    Bump(shard_.counters().bytes_received, n);
+  }
+  // Reading may answer (a KeyUpdate, the end of the handshake).
+  tls::PushCiphertext(*tls_, *down_);
+}
+
+bool HttpSession::DownEof() const {
+  if (tls_ != nullptr) return tls_->peer_closed();
+  return down_->peer_closed() && down_->readable() == 0;
+}
+
+size_t HttpSession::DownWrite(std::string_view bytes) {
+  std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (tls_ == nullptr) return down_->Write(b);
+  // Records as long as the Tcb takes all of their ciphertext; what the TLS
+  // output buffer still holds goes on the next writable event. A short
+  // count leaves the rest to the caller, which repeats it first (OpenSSL's
+  // write retry rule).
+  size_t total = 0;
+  while (total < b.size()) {
+    size_t n = tls_->WritePlaintext(b.subspan(total));
+    total += n;
+    tls::PushCiphertext(*tls_, *down_);
+    if (n == 0 || tls_->pending_ciphertext() > 0) break;
+  }
+  return total;
+}
+
+void HttpSession::DownShutdown() {
+  if (tls_ == nullptr) {
+    down_->Shutdown();
+    return;
+  }
+  tls_->Shutdown();  // close_notify (nothing during a handshake)
+  tls::PushCiphertext(*tls_, *down_);
+  if (tls_->pending_ciphertext() == 0) {
+    down_->Shutdown();
+  } else {
+    tls_fin_pending_ = true;
+  }
+}
+
+bool HttpSession::DownFlushed() const {
+  return down_out_.empty() && (tls_ == nullptr || tls_->pending_ciphertext() == 0);
 }
 
 bool HttpSession::FlushUp() {
@@ -951,12 +1063,12 @@ void HttpSession::CloseGracefully(Instant now) {
   // The FIN follows the whole response (RFC 9112 §9.6): once FIN is queued
   // the send buffer takes no more, so what it did not take yet goes first.
   if (FlushDown()) {
-    down_->Shutdown();
+    DownShutdown();
   } else {
     fin_pending_ = true;
   }
   ArmDownTimer(now);
-  if (down_->peer_closed() && down_out_.empty() && down_->readable() == 0) Destroy(false);
+  if (down_->peer_closed() && DownFlushed() && down_->readable() == 0) Destroy(false);
 }
 
 void HttpSession::Destroy(bool abort) {

@@ -6,6 +6,7 @@
 #ifndef LOCUS_PROXY_DATAPLANE_HTTP_SESSION_H_
 #define LOCUS_PROXY_DATAPLANE_HTTP_SESSION_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "proxy/http/forward.h"
 #include "proxy/http/http_parser.h"
 #include "proxy/route/method.h"
+#include "proxy/tls/server_connection.h"
 #include "stack/tcp/tcb.h"
 
 namespace locus::proxy::dataplane {
@@ -34,7 +36,10 @@ class HttpSession final : public ConnHandler,
                          public DrainableSession,
                          public timer::TimerHandler {
  public:
-  HttpSession(ProxyShard& shard, ListenerRuntime& listener, tcp::Tcb* downstream, Instant now);
+  // `tls` (TLS listeners): the client's bytes are TLS over `downstream`;
+  // the session reads and writes plaintext through it.
+  HttpSession(ProxyShard& shard, ListenerRuntime& listener, tcp::Tcb* downstream, Instant now,
+              std::unique_ptr<tls::TlsServerConnection> tls = nullptr);
   ~HttpSession();
 
   void Start(Instant now);
@@ -72,6 +77,24 @@ class HttpSession final : public ConnHandler,
   // An attempt failed before anything reached the client: retry or answer.
   void FailAttempt(Flag flag, Instant now);
   void Respond(uint16_t status, std::string_view reason, Flag flag, Instant now);
+  // The downstream byte stream: the Tcb itself, or TLS over it. Only these
+  // (and the tunnel, which TLS sessions never enter) touch down_'s bytes.
+  //
+  // Moves ciphertext both ways and runs the handshake. False when the TLS
+  // connection failed: the session is destroyed then.
+  bool PumpTls(Instant now);
+  void FailTls(Instant now);
+  // Fills in_ with what the client sent, up to kMaxReadAhead.
+  void ReadDown();
+  // The client will send nothing more (FIN, or close_notify with TLS) and
+  // everything it sent was read.
+  bool DownEof() const;
+  // Sends what the stream takes now; returns how much it took.
+  size_t DownWrite(std::string_view bytes);
+  // Ends our direction: FIN (with TLS after close_notify has been sent).
+  void DownShutdown();
+  // Nothing of ours is waiting to be sent.
+  bool DownFlushed() const;
   void WriteDown(std::string_view bytes);
   void WriteUp(std::string_view bytes);
   bool FlushDown();
@@ -92,6 +115,8 @@ class HttpSession final : public ConnHandler,
   ProxyShard& shard_;
   ListenerRuntime& listener_;
   tcp::Tcb* down_;
+  std::unique_ptr<tls::TlsServerConnection> tls_;  // null: plain HTTP
+  bool tls_fin_pending_ = false;  // FIN goes once close_notify is sent
   State state_ = State::kIdle;
   std::string client_address_;
   uint32_t client_ip_ = 0;

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "proxy/dataplane/counters.h"
+#include "proxy/tls/counters.h"
 #include "proxy/lb/pool_config.h"
 #include "stack/base/spsc_ring.h"
 
@@ -103,6 +104,7 @@ class ListenerGaugeTable {
 // Everything a shard publishes for readers on other threads.
 struct ShardTables {
   ProxyCounters counters;
+  tls::TlsCounters tls;
   EndpointTable endpoints;
   ListenerGaugeTable listeners;
 };

@@ -120,7 +120,7 @@ void ProxyShard::Accept(ListenerRuntime* listener, Instant now) {
     if (listener->max_sessions != 0 && listener->sessions >= listener->max_sessions) {
       // Over the listener's connection limit: refuse without serving.
       Bump(counters_->connections_rejected);
-      if (listener->config.protocol == ListenerProtocol::kHttp) {
+      if (listener->config.protocol == ListenerProtocol::kHttp && !listener->config.tls) {
         // The body is "503 Service Unavailable\nconnections\n": 36 bytes.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
@@ -134,13 +134,63 @@ void ProxyShard::Accept(ListenerRuntime* listener, Instant now) {
       continue;
     }
     if (listener->config.protocol == ListenerProtocol::kHttp) {
-      HttpSession* s = new HttpSession(*this, *listener, tcb, now);
+      std::unique_ptr<tls::TlsServerConnection> tls;
+      if (listener->config.tls) {
+        tls = NewTlsConnection(*listener);
+        if (tls == nullptr) {
+          tcb->Abort();
+          continue;
+        }
+      }
+      HttpSession* s = new HttpSession(*this, *listener, tcb, now, std::move(tls));
       s->Start(now);
     } else {
       TcpSession* s = new TcpSession(*this, *listener, tcb);
       s->Start(now);
     }
   }
+}
+
+std::unique_ptr<tls::TlsServerConnection> ProxyShard::NewTlsConnection(
+    const ListenerRuntime& listener) {
+  const tls::ServerContext* context =
+      tls_contexts_ == nullptr ? nullptr : tls_contexts_->Find(listener.name);
+  if (context == nullptr) {
+    // The set failed to build (logged at apply): nothing can be served.
+    Bump(tables_->tls.setup_failures);
+    return nullptr;
+  }
+  // Null (and counted) only when OpenSSL cannot allocate.
+  return tls::TlsServerConnection::Create(tls_contexts_, context, &tables_->tls);
+}
+
+const std::vector<tls::TicketKey>& ProcessTicketKeys() {
+  static const std::vector<tls::TicketKey>* const keys = [] {
+    auto* v = new std::vector<tls::TicketKey>();
+    absl::StatusOr<tls::TicketKey> key = tls::ParseTicketKey(tls::GenerateTicketKeyBytes());
+    if (key.ok()) v->push_back(*key);
+    return v;
+  }();
+  return *keys;
+}
+
+void ProxyShard::BuildTlsContexts(const CompiledConfig& config) {
+  if (config.tls == nullptr) {
+    tls_contexts_ = nullptr;
+    return;
+  }
+  tls::TlsSettings settings = *config.tls;
+  settings.ticket_keys = ProcessTicketKeys();
+  absl::StatusOr<std::shared_ptr<const tls::TlsContextSet>> set =
+      tls::TlsContextSet::Create(settings);
+  if (!set.ok()) {
+    // Compile() built the same set: this is out of memory or the like.
+    std::fprintf(stderr, "proxyd: shard %u: TLS contexts: %s\n", index_,
+                 std::string(set.status().message()).c_str());
+    tls_contexts_ = nullptr;
+    return;
+  }
+  tls_contexts_ = std::move(*set);
 }
 
 void ProxyShard::OnSessionClosed(ListenerRuntime* listener) {
@@ -241,6 +291,10 @@ void ProxyShard::ApplyConfig(std::shared_ptr<const CompiledConfig> config, Insta
     ++i;
   }
   RetireRemovedPools();
+
+  // New TLS handshakes use the new certificates at once; open TLS
+  // connections keep the set they started with.
+  BuildTlsContexts(*config);
 
   // Listeners, by name. Same address and port: updated in place (sessions
   // see new limits and routes at their next request). Otherwise the old

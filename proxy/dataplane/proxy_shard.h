@@ -21,6 +21,9 @@
 #include "proxy/lb/rng.h"
 #include "proxy/route/retry.h"
 #include "proxy/route/route_cache.h"
+#include "proxy/tls/context_set.h"
+#include "proxy/tls/server_connection.h"
+#include "proxy/tls/counters.h"
 #include "stack/engine/shard.h"
 #include "stack/timer/timer_wheel.h"
 
@@ -123,6 +126,10 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   PoolRuntime* pool(int32_t config_index);
   PoolRuntime* pool_by_name(std::string_view name);
   accesslog::AccessLogBuffer* access_log() { return options_.access_log; }
+  // This shard's TLS contexts for the config it runs (null: no TLS
+  // listener, or they could not be built).
+  const std::shared_ptr<const tls::TlsContextSet>& tls_contexts() const { return tls_contexts_; }
+  tls::TlsCounters& tls_counters() { return tables_->tls; }
 
   // An upstream connection to the endpoint picked from `pool`: a kept-alive
   // one when available, else a new connect. Null on failure (`*error` set).
@@ -147,6 +154,10 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
 
  private:
   void ApplyConfig(std::shared_ptr<const CompiledConfig> config, Instant now);
+  void BuildTlsContexts(const CompiledConfig& config);
+  // An accepted connection on a TLS listener: its TLS server side, or null
+  // (counted) when there is none to give.
+  std::unique_ptr<tls::TlsServerConnection> NewTlsConnection(const ListenerRuntime& listener);
   void ApplyPoolSnapshot(uint32_t pool_id, std::shared_ptr<const lb::PoolSnapshot> snapshot);
   void SyncPool(PoolRuntime& runtime, const CompiledPool& compiled);
   void RetireRemovedPools();
@@ -170,6 +181,9 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   EndpointTable* endpoints_;
   engine::Shard* shard_ = nullptr;
   std::shared_ptr<const CompiledConfig> config_;
+  // Built from config_->tls when a config is applied; connections keep the
+  // set they started with.
+  std::shared_ptr<const tls::TlsContextSet> tls_contexts_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   uint32_t next_listener_id_ = 1;
   std::vector<std::unique_ptr<PoolRuntime>> pools_;
@@ -189,6 +203,12 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   };
   absl::flat_hash_map<uint32_t, HealthPool> health_;
 };
+
+// The session ticket keys of this process: one key, generated on first use
+// and shared by every shard (so a ticket from one core resumes on any
+// other). Not rotated and not configurable yet; tickets die with the
+// process.
+const std::vector<tls::TicketKey>& ProcessTicketKeys();
 
 }  // namespace locus::proxy::dataplane
 

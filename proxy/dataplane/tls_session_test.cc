@@ -1,0 +1,351 @@
+// HTTPS through a TLS listener over the in-memory link in virtual time, with
+// one proxy shard and with two: the client side is a real OpenSSL client
+// (proxy/tls test peers) over a TestClient's bytes. TLS 1.3 and 1.2, SNI
+// choosing the certificate (exact, default, rejected), keep-alive on one TLS
+// connection, garbage and plain HTTP on the TLS port, and a certificate
+// replaced by a config change while a TLS connection stays open.
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "proxy/dataplane/http_session.h"
+#include "proxy/dataplane/testing/proxy_fixture.h"
+#include "proxy/tls/test_certs.h"
+#include "proxy/tls/test_peer.h"
+
+namespace locus::proxy::dataplane {
+namespace {
+
+using testing::FinalResponses;
+using testing::ParsedResponses;
+using testing::ParseResponses;
+using testing::TestBackend;
+using testing::TestClient;
+using testing::TestNetOptions;
+namespace tt = tls::testing;
+
+constexpr uint16_t kHttpsPort = 443;
+
+// A TLS client over a TestClient: Pump() moves ciphertext between the two
+// and collects plaintext. Called from RunUntil predicates.
+class TlsPeer {
+ public:
+  TlsPeer(TestClient& tcp, SSL_CTX* ctx, const std::string& sni)
+      : tcp_(tcp), tls_(tt::RawClient::Create(ctx, sni)) {}
+
+  void Send(std::string_view plaintext) { out_.append(plaintext); }
+
+  void Pump() {
+    in_ += tcp_.Take();
+    while (!in_.empty()) {
+      size_t n = tls_->FeedCiphertext(
+          {reinterpret_cast<const uint8_t*>(in_.data()), in_.size()});
+      if (n == 0) break;
+      in_.erase(0, n);
+    }
+    if (in_.empty() && (tcp_.peer_closed() || tcp_.closed()) && !eof_) {
+      eof_ = true;
+      tls_->FeedEof();
+    }
+    tls_->Advance();
+    uint8_t buf[4096];
+    while (size_t n = tls_->ReadPlaintext(buf)) plain_.append(reinterpret_cast<char*>(buf), n);
+    if (!out_.empty() && tls_->handshake_done()) {
+      size_t n = tls_->WritePlaintext({reinterpret_cast<const uint8_t*>(out_.data()), out_.size()});
+      out_.erase(0, n);
+    }
+    while (true) {
+      std::span<const uint8_t> pending = tls_->PendingCiphertext();
+      if (pending.empty()) break;
+      tcp_.Send(std::string_view(reinterpret_cast<const char*>(pending.data()), pending.size()));
+      tls_->ConsumeCiphertext(pending.size());
+    }
+  }
+
+  tls::TlsConnection& tls() { return *tls_; }
+  const std::string& plain() const { return plain_; }
+  std::string TakePlain() { return std::exchange(plain_, {}); }
+
+ private:
+  TestClient& tcp_;
+  std::unique_ptr<tt::RawClient> tls_;
+  std::string in_;
+  std::string out_;
+  std::string plain_;
+  bool eof_ = false;
+};
+
+class TlsSessionTest : public testing::ProxyFixture,
+                       public ::testing::WithParamInterface<unsigned> {
+ protected:
+  void Init() {
+    TestNetOptions options;
+    options.shards = GetParam();
+    StartNet(options);
+    backend_ = &AddBackend(8001, "b1");
+    net().Apply(Config("www v1", /*with_default=*/true));
+  }
+
+  // The plain config of SimpleConfig plus TLS listener "secure" on 443
+  // with certificates "www" (www.example.com, subject CN `www_cn`) and
+  // "api" (api.example.com); "www" is the default when `with_default`.
+  DataPlaneConfig Config(const std::string& www_cn, bool with_default,
+                         tls::TlsVersion min_version = tls::TlsVersion::kTls12) {
+    DataPlaneConfig c = testing::SimpleConfig({8001});
+    ListenerConfig l = testing::HttpListener("secure", kHttpsPort, "main");
+    l.tls = true;
+    c.listeners.push_back(l);
+    auto add = [&](const std::string& name, const std::string& cn, const std::string& dns) {
+      tt::CertSpec spec;
+      spec.common_name = cn;
+      spec.dns_names = {dns};
+      tt::TestPki::Leaf leaf = pki_.Issue(spec);
+      c.tls.certificates.push_back({"secure/" + name, leaf.chain_pem, leaf.key_pem});
+    };
+    add("www", www_cn, "www.example.com");
+    add("api", "api", "api.example.com");
+    tls::ListenerTlsSettings t;
+    t.listener = "secure";
+    t.certificates = {"secure/www", "secure/api"};
+    if (with_default) {
+      t.default_certificate = "secure/www";
+      t.on_unknown_sni = tls::UnknownSni::kDefaultCertificate;
+    } else {
+      t.on_unknown_sni = tls::UnknownSni::kReject;
+    }
+    t.min_version = min_version;
+    c.tls.listeners.push_back(t);
+    return c;
+  }
+
+  TlsPeer& ConnectTls(const std::string& sni, int max_version = TLS1_3_VERSION) {
+    tt::ClientOptions o;
+    o.max_version = max_version;
+    ctxs_.push_back(tt::MakeClientCtx(o));
+    TestClient& tcp = Connect(kHttpsPort);
+    peers_.push_back(std::make_unique<TlsPeer>(tcp, ctxs_.back().get(), sni));
+    return *peers_.back();
+  }
+
+  bool Handshake(TlsPeer& p) {
+    net().RunUntil(
+        [&] {
+          p.Pump();
+          return p.tls().handshake_done() || p.tls().state() == tls::TlsState::kFailed;
+        },
+        Duration::Seconds(5));
+    return p.tls().handshake_done();
+  }
+
+  ParsedResponses Exchange(TlsPeer& p, const std::string& request, size_t count = 1) {
+    p.Send(request);
+    std::vector<std::string> methods(count, "GET");
+    net().RunUntil(
+        [&] {
+          p.Pump();
+          return FinalResponses(ParseResponses(p.plain(), methods)) >= count;
+        },
+        Duration::Seconds(5));
+    return ParseResponses(p.TakePlain(), methods);
+  }
+
+  uint64_t TlsSum(std::atomic<uint64_t> tls::TlsCounters::*c) {
+    uint64_t n = 0;
+    for (unsigned i = 0; i < net().shards(); ++i) n += (net().tables(i).tls.*c).load();
+    return n;
+  }
+  uint64_t Failures(tls::TlsFailure f) {
+    uint64_t n = 0;
+    for (unsigned i = 0; i < net().shards(); ++i) {
+      n += net().tables(i).tls.handshake_failures[static_cast<size_t>(f)].load();
+    }
+    return n;
+  }
+  uint64_t AllFailures() {
+    uint64_t n = 0;
+    for (size_t f = 0; f < tls::kTlsFailureCount; ++f) n += Failures(static_cast<tls::TlsFailure>(f));
+    return n;
+  }
+
+  tt::TestPki pki_;
+  TestBackend* backend_ = nullptr;
+  std::vector<tls::SslCtxPtr> ctxs_;
+  std::vector<std::unique_ptr<TlsPeer>> peers_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Shards, TlsSessionTest, ::testing::Values(1u, 2u),
+                         [](const ::testing::TestParamInfo<unsigned>& i) {
+                           return absl::StrCat(i.param, "shard");
+                         });
+
+constexpr char kGet[] = "GET /hello HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+
+TEST_P(TlsSessionTest, HttpsGetWithTls13AndTls12) {
+  Init();
+  const int versions[] = {TLS1_3_VERSION, TLS1_2_VERSION};
+  for (int version : versions) {
+    SCOPED_TRACE(version);
+    TlsPeer& p = ConnectTls("www.example.com", version);
+    ASSERT_TRUE(Handshake(p));
+    EXPECT_EQ(p.tls().version(), version);
+    EXPECT_EQ(p.tls().alpn(), "http/1.1");
+    EXPECT_EQ(tt::PeerCommonName(p.tls()), "www v1");
+    ParsedResponses r = Exchange(p, kGet);
+    ASSERT_EQ(FinalResponses(r), 1u);
+    EXPECT_EQ(r.responses[0].status, 200);
+    EXPECT_EQ(r.responses[0].body, "b1");
+    ASSERT_FALSE(backend_->requests().empty());
+    const testing::ReceivedRequest& got = backend_->requests().back();
+    EXPECT_EQ(got.target, "/hello");
+    EXPECT_EQ(got.Get("x-forwarded-proto"), "https");
+    EXPECT_EQ(got.Count("x-forwarded-proto"), 1u);
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 2u);
+  EXPECT_EQ(AllFailures(), 0u);
+  // The plain listener still speaks plain HTTP, and says so.
+  TestClient& plain = Connect(testing::kHttpPort);
+  ParsedResponses r = ProxyFixture::Exchange(plain, kGet, {"GET"});
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+  EXPECT_EQ(backend_->requests().back().Get("x-forwarded-proto"), "http");
+}
+
+TEST_P(TlsSessionTest, Tls13OnlyListenerRefusesTls12) {
+  StartNet(TestNetOptions{.shards = GetParam()});
+  backend_ = &AddBackend(8001, "b1");
+  net().Apply(Config("www v1", true, tls::TlsVersion::kTls13));
+  TlsPeer& p = ConnectTls("www.example.com", TLS1_2_VERSION);
+  EXPECT_FALSE(Handshake(p));
+  EXPECT_EQ(Failures(tls::TlsFailure::kUnsupportedVersion), 1u);
+  TlsPeer& q = ConnectTls("www.example.com", TLS1_3_VERSION);
+  ASSERT_TRUE(Handshake(q));
+  EXPECT_EQ(FinalResponses(Exchange(q, kGet)), 1u);
+}
+
+TEST_P(TlsSessionTest, SniChoosesTheCertificate) {
+  Init();
+  struct Case {
+    std::string sni;
+    std::string cn;
+  } cases[] = {{"www.example.com", "www v1"},
+               {"API.example.com", "api"},
+               {"other.test", "www v1"},  // the default
+               {"", "www v1"}};           // no SNI: the default
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.sni);
+    TlsPeer& p = ConnectTls(c.sni);
+    ASSERT_TRUE(Handshake(p));
+    EXPECT_EQ(tt::PeerCommonName(p.tls()), c.cn);
+    EXPECT_EQ(FinalResponses(Exchange(p, kGet)), 1u);
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::sni_default_certificate), 1u);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::sni_missing), 1u);
+}
+
+TEST_P(TlsSessionTest, WithoutDefaultUnknownNamesFailTheHandshake) {
+  StartNet(TestNetOptions{.shards = GetParam()});
+  backend_ = &AddBackend(8001, "b1");
+  net().Apply(Config("www v1", /*with_default=*/false));
+  TlsPeer& p = ConnectTls("other.test");
+  EXPECT_FALSE(Handshake(p));
+  EXPECT_EQ(p.tls().last_alert_received(), SSL_AD_UNRECOGNIZED_NAME);
+  EXPECT_EQ(Failures(tls::TlsFailure::kUnknownSni), 1u);
+  EXPECT_TRUE(WaitClosed(*clients_.back()));
+  EXPECT_TRUE(backend_->requests().empty());
+  // Known names still work.
+  TlsPeer& q = ConnectTls("api.example.com");
+  ASSERT_TRUE(Handshake(q));
+  EXPECT_EQ(tt::PeerCommonName(q.tls()), "api");
+}
+
+TEST_P(TlsSessionTest, GarbageAndPlainHttpAreCountedAndClosed) {
+  Init();
+  TestClient& plain = Connect(kHttpsPort);
+  plain.Send(kGet);
+  EXPECT_TRUE(WaitClosed(plain));
+  EXPECT_EQ(Failures(tls::TlsFailure::kPlainHttp) + Failures(tls::TlsFailure::kBadClientHello),
+            1u);
+
+  TestClient& junk = Connect(kHttpsPort);
+  std::string bytes;
+  for (int i = 0; i < 3000; ++i) bytes.push_back(static_cast<char>((i * 7919 + 13) & 0xff));
+  bytes[0] = 0x16;  // looks like a handshake record at first
+  junk.Send(bytes);
+  EXPECT_TRUE(WaitClosed(junk));
+  EXPECT_EQ(AllFailures(), 2u);
+
+  // A client that connects and closes before any byte.
+  TestClient& quiet = Connect(kHttpsPort);
+  net().Advance(Duration::Millis(50));
+  quiet.Shutdown();
+  EXPECT_TRUE(WaitClosed(quiet));
+  EXPECT_EQ(AllFailures(), 3u);
+
+  EXPECT_TRUE(backend_->requests().empty());
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 0u);
+  // The listener still serves.
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  EXPECT_EQ(FinalResponses(Exchange(p, kGet)), 1u);
+}
+
+TEST_P(TlsSessionTest, KeepAliveTwoRequestsOnOneTlsConnection) {
+  Init();
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ParsedResponses first = Exchange(p, kGet);
+  ASSERT_EQ(FinalResponses(first), 1u);
+  EXPECT_TRUE(first.responses[0].keep_alive);
+  ParsedResponses second =
+      Exchange(p, "GET /again HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+  ASSERT_EQ(FinalResponses(second), 1u);
+  EXPECT_EQ(second.responses[0].status, 200);
+  EXPECT_EQ(backend_->requests().back().target, "/again");
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 1u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::connections_accepted), 1u);
+  EXPECT_FALSE(clients_.back()->closed());
+}
+
+TEST_P(TlsSessionTest, LargeResponseCrossesManyRecords) {
+  Init();
+  std::string body(300 * 1024, 'x');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  backend_->set_handler([&](const testing::ReceivedRequest&) {
+    testing::Reply r;
+    r.body = body;
+    return r;
+  });
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ParsedResponses r = Exchange(p, kGet);
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].body, body);
+}
+
+TEST_P(TlsSessionTest, ConfigChangeNewCertificateForNewHandshakesOldConnectionContinues) {
+  Init();
+  TlsPeer& old_conn = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(old_conn));
+  EXPECT_EQ(tt::PeerCommonName(old_conn.tls()), "www v1");
+  ASSERT_EQ(FinalResponses(Exchange(old_conn, kGet)), 1u);
+
+  net().Apply(Config("www v2", /*with_default=*/true));
+
+  TlsPeer& new_conn = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(new_conn));
+  EXPECT_EQ(tt::PeerCommonName(new_conn.tls()), "www v2");
+  EXPECT_EQ(FinalResponses(Exchange(new_conn, kGet)), 1u);
+
+  // The connection made before the change goes on over its old session.
+  ParsedResponses r = Exchange(old_conn, "GET /still HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+  EXPECT_EQ(backend_->requests().back().target, "/still");
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 2u);
+}
+
+}  // namespace
+}  // namespace locus::proxy::dataplane
