@@ -154,6 +154,34 @@ void AdminGlue::WriteMetrics(admin::PrometheusWriter& w) {
                     Load(tables_[i]->counters.responses_by_class[c]));
     }
   }
+  // TLS termination, per core. Labels are bounded (proxy/tls/counters.h).
+  admin::PrometheusWriter::Family handshakes =
+      counter("locus_tls_handshakes_total", "TLS handshakes completed, full or resumed");
+  admin::PrometheusWriter::Family handshake_failures = counter(
+      "locus_tls_handshake_failures_total", "TLS handshakes that failed, by reason");
+  admin::PrometheusWriter::Family tls_versions =
+      counter("locus_tls_versions_total", "TLS handshakes completed, by protocol version");
+  admin::PrometheusWriter::Family tls_errors = counter(
+      "locus_tls_protocol_errors_total", "Fatal TLS errors after the handshake (bad record)");
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    std::string core = std::to_string(i);
+    const proxy::tls::TlsCounters& t = tables_[i]->tls;
+    handshakes.Add({{"core", core}, {"kind", "full"}}, Load(t.handshakes_full));
+    handshakes.Add({{"core", core}, {"kind", "resumed"}}, Load(t.handshakes_resumed));
+    // absl::string_view is not std::string_view on Debian.
+    auto std_view = [](absl::string_view s) { return std::string_view(s.data(), s.size()); };
+    for (size_t f = 1; f < proxy::tls::kTlsFailureCount; ++f) {
+      handshake_failures.Add(
+          {{"core", core},
+           {"reason", std_view(proxy::tls::TlsFailureName(static_cast<proxy::tls::TlsFailure>(f)))}},
+          Load(t.handshake_failures[f]));
+    }
+    for (size_t v = 0; v < proxy::tls::kVersionLabelCount; ++v) {
+      tls_versions.Add({{"core", core}, {"version", std_view(proxy::tls::VersionLabel(v))}},
+                       Load(t.versions[v]));
+    }
+    tls_errors.Add({{"core", core}}, Load(t.protocol_errors));
+  }
   // The stack and steering of each core.
   admin::PrometheusWriter::Family rx = counter("locus_stack_rx_frames_total", "Frames received");
   admin::PrometheusWriter::Family tx = counter("locus_stack_tx_frames_total", "Frames sent");
