@@ -347,5 +347,94 @@ TEST_P(TlsSessionTest, ConfigChangeNewCertificateForNewHandshakesOldConnectionCo
   EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 2u);
 }
 
+
+TEST_P(TlsSessionTest, LargeRequestBodyIsForwarded) {
+  Init();
+  std::string body(200 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('A' + i % 17);
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ParsedResponses r = Exchange(
+      p, absl::StrCat("POST /up HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: ", body.size(),
+                      "\r\n\r\n", body));
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+  ASSERT_EQ(backend_->requests().size(), 1u);
+  EXPECT_EQ(backend_->requests()[0].body, body);
+}
+
+TEST_P(TlsSessionTest, ClientThatStopsReadingGetsTheWholeResponseLater) {
+  Init();
+  std::string body(400 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 19);
+  backend_->set_handler([&](const testing::ReceivedRequest&) {
+    testing::Reply r;
+    r.body = body;
+    return r;
+  });
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  TestClient& tcp = *clients_.back();
+  tcp.set_reading(false);
+  p.Send(kGet);
+  // The window fills; the proxy holds the rest (down_out_ and the TLS
+  // output buffer) until the client reads again.
+  net().RunUntil(
+      [&] {
+        p.Pump();
+        return false;
+      },
+      Duration::Millis(500));
+  EXPECT_LT(p.plain().size(), body.size());
+  tcp.set_reading(true);
+  ParsedResponses r = Exchange(p, "");
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].body, body);
+}
+
+TEST_P(TlsSessionTest, BadRecordAfterHandshakeIsCountedAndClosed) {
+  Init();
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ASSERT_EQ(FinalResponses(Exchange(p, kGet)), 1u);
+  // An application_data record whose authentication cannot verify.
+  std::string record = "\x17\x03\x03";
+  record.push_back(0);
+  record.push_back(40);
+  record.append(40, '\x5a');
+  clients_.back()->Send(record);
+  EXPECT_TRUE(WaitClosed(*clients_.back()));
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::protocol_errors), 1u);
+  EXPECT_EQ(backend_->requests().size(), 1u);
+}
+
+TEST_P(TlsSessionTest, ConnectionCloseEndsWithCloseNotifyThenFin) {
+  Init();
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ParsedResponses r =
+      Exchange(p, "GET / HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_FALSE(r.responses[0].keep_alive);
+  net().RunUntil(
+      [&] {
+        p.Pump();
+        return p.tls().peer_closed();
+      },
+      Duration::Seconds(5));
+  EXPECT_TRUE(p.tls().peer_closed());
+  EXPECT_FALSE(p.tls().truncated()) << "FIN came without close_notify";
+  EXPECT_TRUE(WaitClosed(*clients_.back()));
+}
+
+TEST_P(TlsSessionTest, SilentClientIsClosedByTheIdleTimeout) {
+  Init();
+  TestClient& quiet = Connect(kHttpsPort);
+  net().Advance(Duration::Seconds(59));
+  EXPECT_FALSE(quiet.peer_closed());
+  EXPECT_TRUE(WaitClosed(quiet, Duration::Seconds(5)));
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 0u);
+}
+
 }  // namespace
 }  // namespace locus::proxy::dataplane
