@@ -48,7 +48,15 @@ absl::StatusOr<std::unique_ptr<AdminGlue>> AdminGlue::Start(
   handlers.config_json = [self]() -> std::string {
     std::shared_ptr<const proxy::control::ConfigSnapshot> snapshot = self->cp_->Current();
     if (snapshot == nullptr) return "{}";
-    absl::StatusOr<std::string> json = api::ToJson(snapshot->config);
+    // Private keys never leave through the admin endpoint.
+    api::v1::Config config = snapshot->config;
+    for (api::v1::Listener& l : *config.mutable_listeners()) {
+      if (!l.has_tls()) continue;
+      for (api::v1::ListenerTls::Certificate& c : *l.mutable_tls()->mutable_certificates()) {
+        if (!c.private_key_pem().empty()) c.set_private_key_pem("<redacted>");
+      }
+    }
+    absl::StatusOr<std::string> json = api::ToJson(config);
     return json.ok() ? *json : "{}";
   };
   handlers.ready = [self] { return self->Ready(); };
