@@ -331,6 +331,7 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
   // ones must be valid now.
   std::vector<std::string> warnings;
   ValidateOptions options;
+  options.now = options_.clock();
   options.previous = &current_->config;
   options.warnings = &warnings;
   if (absl::Status s = ValidateConfig(candidate, paths, options); !s.ok()) {

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "proxy/control/fake_data_plane.h"
 #include "proxy/control/test_configs.h"
+#include "proxy/tls/test_certs.h"
 
 namespace locus::proxy::control {
 namespace {
@@ -491,6 +492,92 @@ TEST_F(ControlPlaneTest, InMemoryWithoutStatePath) {
   ASSERT_TRUE(cp.ok());
   ASSERT_TRUE((*cp)->Apply(ApplyConfig(BaseConfig())).ok());
   EXPECT_EQ((*cp)->Current()->version, 1u);
+}
+
+
+// ---- TLS certificates at apply time ----------------------------------------
+
+v1::Config WithTls(const std::string& chain, const std::string& key) {
+  v1::Config c = BaseConfig();
+  v1::ListenerTls::Certificate* cert =
+      c.mutable_listeners(0)->mutable_tls()->add_certificates();
+  cert->set_name("www");
+  cert->set_cert_chain_pem(chain);
+  cert->set_private_key_pem(key);
+  return c;
+}
+
+// The running config is sorted by name: find "web".
+const v1::Listener& Web(const v1::Config& c) {
+  for (const v1::Listener& l : c.listeners()) {
+    if (l.name() == "web") return l;
+  }
+  return v1::Listener::default_instance();
+}
+
+tls::testing::TestPki::Leaf LeafValidAround(const tls::testing::TestPki& pki, absl::Time t) {
+  tls::testing::CertSpec spec;
+  spec.common_name = "www.example.com";
+  spec.dns_names = {"www.example.com"};
+  spec.not_before = t - absl::Hours(1);
+  spec.not_after = t + absl::Hours(24 * 365);
+  return pki.Issue(spec);
+}
+
+TEST_F(ControlPlaneTest, TlsCertificatesAreCheckedAtTheControlPlanesTime) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  // Valid at kNow (the control plane's clock), long expired by the wall
+  // clock: accepted.
+  tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
+  absl::StatusOr<v1::ApplyResponse> ok = cp->Apply(ApplyConfig(WithTls(leaf.chain_pem, leaf.key_pem)));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(cp->Current()->version, 1u);
+
+  // A key that does not match: refused with the field path, nothing changes.
+  tls::EvpPkeyPtr other = tls::testing::MakeEcKey("P-256");
+  size_t published = dp_.published().size();
+  absl::StatusOr<v1::ApplyResponse> bad =
+      cp->Apply(ApplyConfig(WithTls(leaf.chain_pem, tls::testing::ToPem(other.get()))));
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("listeners[0].tls.certificates[0].private_key_pem: does not match"));
+  EXPECT_EQ(cp->Current()->version, 1u);
+  ASSERT_EQ(Web(cp->Current()->config).tls().certificates_size(), 1);
+  EXPECT_EQ(Web(cp->Current()->config).tls().certificates(0).private_key_pem(), leaf.key_pem);
+  EXPECT_EQ(dp_.published().size(), published);
+
+  // A new certificate that expired before kNow: refused.
+  tls::testing::TestPki::Leaf old = LeafValidAround(pki, kNow - absl::Hours(24 * 400));
+  bad = cp->Apply(ApplyConfig(WithTls(old.chain_pem, old.key_pem)));
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("listeners[0].tls.certificates[0].cert_chain_pem: the leaf certificate"));
+  EXPECT_EQ(cp->Current()->version, 1u);
+}
+
+TEST_F(ControlPlaneTest, StoredCertificateThatExpiredSinceDoesNotBlockRestartOrChanges) {
+  tls::testing::TestPki pki(kNow);
+  tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
+  {
+    auto cp = Make(&dp_);
+    ASSERT_TRUE(cp->Apply(ApplyConfig(WithTls(leaf.chain_pem, leaf.key_pem))).ok());
+  }
+  // Two years later the certificate has expired.
+  ControlPlane::Options options;
+  options.state_path = state_path_;
+  options.clock = [] { return kNow + absl::Hours(24 * 730); };
+  FakeDataPlane dp{2, /*auto_apply=*/true};
+  absl::StatusOr<std::unique_ptr<ControlPlane>> cp = ControlPlane::Create(options, &dp);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ((*cp)->Current()->version, 1u);
+  EXPECT_EQ(Web((*cp)->Current()->config).tls().certificates_size(), 1);
+  // An unrelated change still applies (the certificate only warns).
+  v1::Config changed = WithTls(leaf.chain_pem, leaf.key_pem);
+  changed.mutable_pools(0)->mutable_endpoints(0)->set_port(9090);
+  absl::StatusOr<v1::ApplyResponse> r = (*cp)->Apply(ApplyConfig(changed));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*cp)->Current()->version, 2u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proxy/control/normalize.h"
@@ -624,6 +625,39 @@ TEST_F(ValidateTlsTest, StructureErrors) {
   c = BaseConfig();
   c.mutable_listeners(1)->mutable_tls()->add_certificates()->set_name("x");
   ExpectError(c, "listeners[1].tls: only for HTTP listeners");
+}
+
+
+// The YAML form docs/tls.md shows: PEM as block scalars.
+TEST_F(ValidateTlsTest, YamlWithBlockScalarPem) {
+  auto indent = [](const std::string& pem) {
+    std::string out;
+    for (absl::string_view line : absl::StrSplit(pem, '\n', absl::SkipEmpty())) {
+      absl::StrAppend(&out, "            ", line, "\n");
+    }
+    return out;
+  };
+  std::string yaml = absl::StrCat(R"(
+listeners:
+  - name: secure
+    port: 443
+    route_table: main
+    tls:
+      default_certificate: www
+      min_version: TLS1_3
+      certificates:
+        - name: www
+          cert_chain_pem: |
+)", indent(good_.chain), "          private_key_pem: |\n", indent(good_.key), R"(
+route_tables:
+  - name: main
+)");
+  v1::Config c = testing::ParseConfigOrDie(yaml);
+  ASSERT_EQ(c.listeners(0).tls().certificates_size(), 1);
+  EXPECT_EQ(c.listeners(0).tls().certificates(0).cert_chain_pem(), good_.chain);
+  EXPECT_EQ(c.listeners(0).tls().certificates(0).private_key_pem(), good_.key);
+  EXPECT_EQ(c.listeners(0).tls().min_version(), v1::ListenerTls::TLS1_3);
+  ExpectOk(c);
 }
 
 }  // namespace tls_test
