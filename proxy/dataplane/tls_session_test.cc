@@ -436,5 +436,30 @@ TEST_P(TlsSessionTest, SilentClientIsClosedByTheIdleTimeout) {
   EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 0u);
 }
 
+
+TEST_P(TlsSessionTest, UpgradeIsStrippedAndA101BecomesA502) {
+  Init();
+  backend_->set_handler([](const testing::ReceivedRequest& req) {
+    testing::Reply r;
+    if (req.target == "/ws") r.kind = testing::Reply::Kind::kUpgrade;
+    return r;
+  });
+  TlsPeer& p = ConnectTls("www.example.com");
+  ASSERT_TRUE(Handshake(p));
+  ParsedResponses r = Exchange(p,
+                               "GET /ws HTTP/1.1\r\nHost: www.example.com\r\n"
+                               "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].status, 502);
+  ASSERT_EQ(backend_->requests().size(), 1u);
+  EXPECT_EQ(backend_->requests()[0].Count("upgrade"), 0u);
+  EXPECT_EQ(net().Sum(&ProxyCounters::tunnels), 0u);
+  // The connection goes on with the next request.
+  ParsedResponses next = Exchange(p, "GET /after HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+  ASSERT_EQ(FinalResponses(next), 1u);
+  EXPECT_EQ(next.responses[0].status, 200);
+  EXPECT_EQ(backend_->requests().back().target, "/after");
+}
+
 }  // namespace
 }  // namespace locus::proxy::dataplane
