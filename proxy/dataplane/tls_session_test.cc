@@ -33,8 +33,8 @@ constexpr uint16_t kHttpsPort = 443;
 // and collects plaintext. Called from RunUntil predicates.
 class TlsPeer {
  public:
-  TlsPeer(TestClient& tcp, SSL_CTX* ctx, const std::string& sni)
-      : tcp_(tcp), tls_(tt::RawClient::Create(ctx, sni)) {}
+  TlsPeer(TestClient& tcp, SSL_CTX* ctx, const std::string& sni, SSL_SESSION* session = nullptr)
+      : tcp_(tcp), tls_(tt::RawClient::Create(ctx, sni, session)) {}
 
   void Send(std::string_view plaintext) { out_.append(plaintext); }
 
@@ -125,8 +125,12 @@ class TlsSessionTest : public testing::ProxyFixture,
     tt::ClientOptions o;
     o.max_version = max_version;
     ctxs_.push_back(tt::MakeClientCtx(o));
+    return ConnectTlsWith(ctxs_.back().get(), sni, nullptr);
+  }
+  // Over a caller's client context, offering `session` for resumption.
+  TlsPeer& ConnectTlsWith(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* session) {
     TestClient& tcp = Connect(kHttpsPort);
-    peers_.push_back(std::make_unique<TlsPeer>(tcp, ctxs_.back().get(), sni));
+    peers_.push_back(std::make_unique<TlsPeer>(tcp, ctx, sni, session));
     return *peers_.back();
   }
 
@@ -459,6 +463,55 @@ TEST_P(TlsSessionTest, UpgradeIsStrippedAndA101BecomesA502) {
   ASSERT_EQ(FinalResponses(next), 1u);
   EXPECT_EQ(next.responses[0].status, 200);
   EXPECT_EQ(backend_->requests().back().target, "/after");
+}
+
+
+TEST_P(TlsSessionTest, SessionsResumeOnAnyShardWithTheProcessTicketKey) {
+  Init();
+  int crossed = 0;  // sessions resumed on another shard than the one that issued them
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    SCOPED_TRACE(version);
+    // Pairs of connections: a full handshake, then one resuming its
+    // session (OpenSSL's client uses a TLS 1.3 ticket only once). With two
+    // shards, the connections land on both.
+    for (int i = 0; i < 4; ++i) {
+      tt::ClientOptions o;
+      o.max_version = version;
+      ctxs_.push_back(tt::MakeClientCtx(o));
+      SSL_CTX* ctx = ctxs_.back().get();
+      auto shard_of = [&](std::atomic<uint64_t> tls::TlsCounters::*c, uint64_t* before) {
+        // The shard whose counter moved since `before` (updated).
+        int moved = -1;
+        for (unsigned k = 0; k < net().shards(); ++k) {
+          uint64_t now = (net().tables(k).tls.*c).load();
+          if (now != before[k]) moved = static_cast<int>(k);
+          before[k] = now;
+        }
+        return moved;
+      };
+      uint64_t full_before[2] = {}, resumed_before[2] = {};
+      shard_of(&tls::TlsCounters::handshakes_full, full_before);
+      shard_of(&tls::TlsCounters::handshakes_resumed, resumed_before);
+      TlsPeer& full = ConnectTlsWith(ctx, "www.example.com", nullptr);
+      ASSERT_TRUE(Handshake(full));
+      int issued_on = shard_of(&tls::TlsCounters::handshakes_full, full_before);
+      // TLS 1.3 tickets come after the handshake, with the first response.
+      ASSERT_EQ(FinalResponses(Exchange(full, kGet)), 1u);
+      EXPECT_FALSE(full.tls().resumed());
+      SSL_SESSION* session = tt::LastSession(ctx);
+      ASSERT_NE(session, nullptr);
+      TlsPeer& again = ConnectTlsWith(ctx, "www.example.com", session);
+      SSL_SESSION_free(session);
+      ASSERT_TRUE(Handshake(again));
+      EXPECT_TRUE(again.tls().resumed()) << i;
+      int resumed_on = shard_of(&tls::TlsCounters::handshakes_resumed, resumed_before);
+      if (issued_on != resumed_on) ++crossed;
+      EXPECT_EQ(FinalResponses(Exchange(again, kGet)), 1u);
+    }
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 8u);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_resumed), 8u);
+  if (net().shards() == 2) EXPECT_GT(crossed, 0) << "no pair crossed shards: the test proves less";
 }
 
 }  // namespace
