@@ -511,7 +511,9 @@ TEST_P(TlsSessionTest, SessionsResumeOnAnyShardWithTheProcessTicketKey) {
   }
   EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 8u);
   EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_resumed), 8u);
-  if (net().shards() == 2) EXPECT_GT(crossed, 0) << "no pair crossed shards: the test proves less";
+  if (net().shards() == 2) {
+    EXPECT_GT(crossed, 0) << "no pair crossed shards: the test proves less";
+  }
 }
 
 }  // namespace
