@@ -206,8 +206,21 @@ import json, sys
 print(sum(int(c.get("requests", 0)) for c in json.load(sys.stdin)["cores"]))')
 check "proxyctl stats counts the requests served ($reqs >= 15)" test "${reqs:-0}" -ge 15
 
+v_last=$(version)
+ctl get config -o json >"$WORK/config-before.json"
 stop_proxyd
 rc=$?
 check "proxyd exits 0 on SIGTERM ($rc)" test "$rc" -eq 0
 check "the tap is gone with proxyd" bash -c "! ip -n '$NS_P' link show '$TAP' >/dev/null 2>&1"
+
+log "--- restart without --config: the persisted config comes back"
+start_proxyd
+check "after the restart the version is still $v_last ($(version))" test "$(version)" == "$v_last"
+ctl get config -o json >"$WORK/config-after.json"
+check "after the restart get config is identical" \
+  cmp -s "$WORK/config-before.json" "$WORK/config-after.json"
+check "after the restart web serves as before: $(backend_of /x)" test "$(backend_of /x)" == n2:8080
+stop_proxyd
+rc=$?
+check "proxyd exits 0 on SIGTERM after the restart ($rc)" test "$rc" -eq 0
 e2e_finish
