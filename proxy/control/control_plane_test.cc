@@ -499,7 +499,7 @@ TEST_F(ControlPlaneTest, InMemoryWithoutStatePath) {
 
 v1::Config WithTls(const std::string& chain, const std::string& key) {
   v1::Config c = BaseConfig();
-  v1::ListenerTls::Certificate* cert =
+  v1::Certificate* cert =
       c.mutable_listeners(0)->mutable_tls()->add_certificates();
   cert->set_name("www");
   cert->set_cert_chain_pem(chain);

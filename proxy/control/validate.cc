@@ -257,7 +257,7 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
 bool InService(const v1::Config* previous, const std::string& chain_pem) {
   if (previous == nullptr) return false;
   for (const v1::Listener& l : previous->listeners()) {
-    for (const v1::ListenerTls::Certificate& c : l.tls().certificates()) {
+    for (const v1::Certificate& c : l.tls().certificates()) {
       if (c.cert_chain_pem() == chain_pem) return true;
     }
   }
@@ -284,7 +284,7 @@ void ValidateListenerTls(const v1::Listener& l, const std::string& p,
   }
   std::map<std::string, int> names;
   for (int i = 0; i < t.certificates_size(); ++i) {
-    const v1::ListenerTls::Certificate& c = t.certificates(i);
+    const v1::Certificate& c = t.certificates(i);
     const std::string cp = Index(tp, "certificates", i);
     CheckName(c.name(), Field(cp, "name"), errors);
     if (!c.name().empty() && !names.emplace(c.name(), i).second) {

@@ -490,8 +490,8 @@ Pem Issue(const tt::TestPki& pki, const std::string& host, absl::Time not_before
   return {leaf.chain_pem, leaf.key_pem};
 }
 
-v1::ListenerTls::Certificate* AddCert(v1::Config& c, const std::string& name, const Pem& pem) {
-  v1::ListenerTls::Certificate* cert = c.mutable_listeners(0)->mutable_tls()->add_certificates();
+v1::Certificate* AddCert(v1::Config& c, const std::string& name, const Pem& pem) {
+  v1::Certificate* cert = c.mutable_listeners(0)->mutable_tls()->add_certificates();
   cert->set_name(name);
   cert->set_cert_chain_pem(pem.chain);
   cert->set_private_key_pem(pem.key);

@@ -52,7 +52,7 @@ absl::StatusOr<std::unique_ptr<AdminGlue>> AdminGlue::Start(
     api::v1::Config config = snapshot->config;
     for (api::v1::Listener& l : *config.mutable_listeners()) {
       if (!l.has_tls()) continue;
-      for (api::v1::ListenerTls::Certificate& c : *l.mutable_tls()->mutable_certificates()) {
+      for (api::v1::Certificate& c : *l.mutable_tls()->mutable_certificates()) {
         if (!c.private_key_pem().empty()) c.set_private_key_pem("<redacted>");
       }
     }

@@ -238,7 +238,7 @@ absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
       lt.listener = l.name();
       // Certificate names are per listener in the API, global in
       // TlsSettings: qualify them with the listener's name.
-      for (const api::v1::ListenerTls::Certificate& c : t.certificates()) {
+      for (const api::v1::Certificate& c : t.certificates()) {
         std::string name = absl::StrCat(l.name(), "/", c.name());
         out.tls.certificates.push_back({name, c.cert_chain_pem(), c.private_key_pem()});
         lt.certificates.push_back(std::move(name));

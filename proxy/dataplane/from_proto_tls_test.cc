@@ -28,8 +28,8 @@ class FromProtoTlsTest : public ::testing::Test {
     spec.dns_names = {"www.example.com"};
     leaf_ = pki_.Issue(spec);
   }
-  api::v1::ListenerTls::Certificate* AddCert(const std::string& name) {
-    api::v1::ListenerTls::Certificate* c =
+  api::v1::Certificate* AddCert(const std::string& name) {
+    api::v1::Certificate* c =
         config_.mutable_listeners(0)->mutable_tls()->add_certificates();
     c->set_name(name);
     c->set_cert_chain_pem(leaf_.chain_pem);
