@@ -396,7 +396,7 @@ void HttpSession::OnRequestHead(Instant now) {
   state_ = State::kRequest;
   request_start_ = now;
   ArmDownTimer(now);
-  method_ = route::ParseMethod(absl::string_view(h.method_text().data(), h.method_text().size()));
+  method_ = h.method();
   method_text_.assign(h.method_text());
   host_.assign(h.host());
   path_.assign(h.target());
@@ -442,8 +442,7 @@ void HttpSession::OnRequestHead(Instant now) {
   }
   // Routes match the path: for an absolute-form target that is its path
   // and query, not the whole URI (RFC 9112 §3.2.2).
-  route::RouteRequest request{absl::string_view(h.host().data(), h.host().size()),
-                              absl::string_view(h.method_text().data(), h.method_text().size()),
+  route::RouteRequest request{absl::string_view(h.host().data(), h.host().size()), h.method(),
                               absl::string_view(h.path().data(), h.path().size()),
                               absl::Span<const route::HeaderField>(headers, n)};
   route::RouteLookup found = shard_.route_cache().Lookup(listener_.id, table, request);

@@ -18,28 +18,12 @@
 #include <string_view>
 
 #include "proxy/http/limits.h"
+#include "proxy/http/method.h"
 
 namespace locus::proxy::http {
 
 template <class Head>
 class BasicParser;
-
-enum class Method : uint8_t {
-  kOther = 0,  // any other token; method_text() has it
-  kGet,
-  kHead,
-  kPost,
-  kPut,
-  kDelete,
-  kConnect,
-  kOptions,
-  kTrace,
-  kPatch,
-};
-
-// Methods are case-sensitive (RFC 9110 §9.1): "get" is kOther.
-Method MethodFromText(std::string_view text);
-std::string_view MethodName(Method m);
 
 // RFC 9112 §3.2.
 enum class TargetForm : uint8_t { kOrigin, kAbsolute, kAuthority, kAsterisk };

@@ -8,17 +8,6 @@
 namespace locus::proxy::http {
 namespace {
 
-TEST(MessageTest, MethodsRoundTrip) {
-  for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kDelete,
-                   Method::kConnect, Method::kOptions, Method::kTrace, Method::kPatch}) {
-    EXPECT_EQ(MethodFromText(MethodName(m)), m);
-  }
-  EXPECT_EQ(MethodFromText("get"), Method::kOther);
-  EXPECT_EQ(MethodFromText("GETS"), Method::kOther);
-  EXPECT_EQ(MethodFromText(""), Method::kOther);
-  EXPECT_EQ(MethodName(Method::kOther), "");
-}
-
 TEST(MessageTest, HeaderIdsAreCaseInsensitiveAndExact) {
   EXPECT_EQ(HeaderIdFromName("Content-Length"), HeaderId::kContentLength);
   EXPECT_EQ(HeaderIdFromName("CONTENT-LENGTH"), HeaderId::kContentLength);

@@ -37,7 +37,7 @@ std::shared_ptr<const CompiledRouteTable> BigTable() {
 void BM_CacheHit(benchmark::State& state) {
   auto t = BigTable();
   auto cache = *RouteCache::Create(kDefaultRouteCacheCapacity, 1);
-  const RouteRequest req{"H42.example.com:443", "GET",
+  const RouteRequest req{"H42.example.com:443", Method::kGet,
                          "/svc0/some/longer/path/for/hashing?q=1", {}};
   cache->Lookup(0, *t, req);
   for (auto _ : state) benchmark::DoNotOptimize(cache->Lookup(0, *t, req));
@@ -47,7 +47,7 @@ BENCHMARK(BM_CacheHit);
 
 void BM_MatchExactHostNoCache(benchmark::State& state) {
   auto t = BigTable();
-  const RouteRequest req{"h42.example.com", "GET", "/svc0/x", {}};
+  const RouteRequest req{"h42.example.com", Method::kGet, "/svc0/x", {}};
   for (auto _ : state) benchmark::DoNotOptimize(t->Match(req));
 }
 BENCHMARK(BM_MatchExactHostNoCache);
@@ -55,7 +55,7 @@ BENCHMARK(BM_MatchExactHostNoCache);
 void BM_MatchUnknownHostRegexNoCache(benchmark::State& state) {
   auto t = BigTable();
   // Scans wildcard and any-host routes; falls through to a regex route.
-  const RouteRequest req{"unknown.example.org", "GET", "/v2/items/12345", {}};
+  const RouteRequest req{"unknown.example.org", Method::kGet, "/v2/items/12345", {}};
   for (auto _ : state) benchmark::DoNotOptimize(t->Match(req));
 }
 BENCHMARK(BM_MatchUnknownHostRegexNoCache);
@@ -68,7 +68,7 @@ void BM_CacheMissAndFill(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     // 4096 distinct keys through 1024 entries: every lookup misses/evicts.
-    const RouteRequest req{"h7.example.com", "GET", paths[i++ & 4095], {}};
+    const RouteRequest req{"h7.example.com", Method::kGet, paths[i++ & 4095], {}};
     benchmark::DoNotOptimize(cache->Lookup(0, *t, req));
   }
 }

@@ -153,7 +153,7 @@ RouteLookup RouteCache::Lookup(uint32_t listener, const CompiledRouteTable& tabl
                                const RouteRequest& request) {
   const absl::string_view host = StripPort(request.host);
   const absl::string_view path = RoutingPath(request.path);
-  const Method method = ParseMethod(request.method);
+  const Method method = request.method;
   if (host.size() + path.size() > kMaxCachedKeyBytes) {
     ++stats_.too_long;
     return Result(table, table.Match(request).route, false);

@@ -93,7 +93,7 @@ absl::Status ValidateRoute(const RouteConfig& r, const std::string& at,
       break;
   }
   for (size_t j = 0; j < r.match.methods.size(); ++j) {
-    if (ParseMethod(r.match.methods[j]) == Method::kOther) {
+    if (http::MethodFromText(r.match.methods[j]) == Method::kOther) {
       return Bad(absl::StrCat(at, ".match.methods[", j, "]"),
                  absl::StrCat("unknown method \"", r.match.methods[j], "\""));
     }
@@ -312,7 +312,7 @@ CompiledRouteTable::Compile(const RouteTableConfig& config,
       r.path_ = rc.match.path.value;
     }
     for (const std::string& m : rc.match.methods) {
-      r.method_mask_ |= MethodBit(ParseMethod(m));
+      r.method_mask_ |= MethodBit(http::MethodFromText(m));
     }
     for (const HeaderMatch& h : rc.match.headers) {
       CompiledRoute::Header ch{h.name, h.kind, h.value, nullptr};
@@ -351,7 +351,7 @@ CompiledRouteTable::Compile(const RouteTableConfig& config,
 
 MatchResult CompiledRouteTable::Match(const RouteRequest& request) const {
   const absl::string_view host = StripPort(request.host);
-  const Method method = ParseMethod(request.method);
+  const Method method = request.method;
   const absl::string_view path = RoutingPath(request.path);
   auto it = exact_candidates_.find(host);
   const std::vector<uint32_t>& candidates =

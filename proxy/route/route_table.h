@@ -72,7 +72,7 @@ struct HeaderField {
 // What routing looks at. The views must outlive the lookup only.
 struct RouteRequest {
   absl::string_view host;    // Host / :authority, port allowed
-  absl::string_view method;  // request method token
+  Method method;
   absl::string_view path;    // origin-form target; '?' and after are ignored
   absl::Span<const HeaderField> headers;
 };

@@ -338,7 +338,7 @@ TEST(RouteMatchTest, IndexedLookupEqualsLinearFirstMatch) {
     const RouteRequest req = Req(host, path, method, headers);
     int32_t linear = MatchResult::kNoRoute;
     for (size_t i = 0; i < t->size(); ++i) {
-      if (t->route(i).MatchesKey(StripPort(host), ParseMethod(method),
+      if (t->route(i).MatchesKey(StripPort(host), http::MethodFromText(method),
                                  RoutingPath(path)) &&
           t->route(i).MatchesHeaders(headers)) {
         linear = static_cast<int32_t>(i);

@@ -32,7 +32,8 @@ inline PoolNames Pools() { return {"web", "api", "static", "canary"}; }
 inline RouteRequest Req(absl::string_view host, absl::string_view path,
                         absl::string_view method = "GET",
                         absl::Span<const HeaderField> headers = {}) {
-  return RouteRequest{host, method, path, headers};
+  return RouteRequest{host, http::MethodFromText(std::string_view(method.data(), method.size())),
+                      path, headers};
 }
 
 }  // namespace locus::proxy::route::testing

@@ -1,8 +1,8 @@
-#include "proxy/route/method.h"
+#include "proxy/http/method.h"
 
-namespace locus::proxy::route {
+namespace locus::proxy::http {
 
-Method ParseMethod(absl::string_view t) {
+Method MethodFromText(std::string_view t) {
   switch (t.size()) {
     case 3:
       if (t == "GET") return Method::kGet;
@@ -23,11 +23,13 @@ Method ParseMethod(absl::string_view t) {
       if (t == "CONNECT") return Method::kConnect;
       if (t == "OPTIONS") return Method::kOptions;
       break;
+    default:
+      break;
   }
   return Method::kOther;
 }
 
-absl::string_view MethodName(Method m) {
+std::string_view MethodName(Method m) {
   switch (m) {
     case Method::kGet: return "GET";
     case Method::kHead: return "HEAD";
@@ -38,9 +40,9 @@ absl::string_view MethodName(Method m) {
     case Method::kOptions: return "OPTIONS";
     case Method::kTrace: return "TRACE";
     case Method::kPatch: return "PATCH";
-    case Method::kOther: return "OTHER";
+    case Method::kOther: break;
   }
-  return "OTHER";
+  return "";
 }
 
 bool IsIdempotent(Method m) {
@@ -57,4 +59,4 @@ bool IsIdempotent(Method m) {
   }
 }
 
-}  // namespace locus::proxy::route
+}  // namespace locus::proxy::http
