@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Prints bench/tls_handshake.sh's rows and its JSON line.
+
+Row (tab-separated): rep, key, mode, server, server CPU s (utime+stime),
+locus counters before and after ("busy_s requests full resumed failures",
+or dashes), the client's ready line, its result line, its stderr.
+"""
+import json
+import sys
+from collections import defaultdict
+
+
+def kv(line):
+    return dict(f.split("=", 1) for f in line.split() if "=" in f)
+
+
+rows = []
+for raw in open(sys.argv[1]):
+    r = raw.rstrip("\n").split("\t")
+    if len(r) < 9:
+        continue
+    rep, key, mode, server, ticks_s, l0, l1, ready, result = r[:9]
+    res = kv(result) if result.startswith("mode=") else {}
+    row = dict(rep=rep, key=key, mode=mode, server=server, ok=bool(res), res=res,
+               ready=kv(ready), err=r[9].strip() if len(r) > 9 else "")
+    if not res:
+        rows.append(row)
+        continue
+    wall = float(res["wall"])
+    done = int(res["completed"])
+    if server == "locus":
+        a, b = [list(map(float, x.split())) for x in (l0, l1)]
+        cpu = b[0] - a[0]  # busy seconds
+        row["locus"] = dict(full=int(b[2] - a[2]), resumed=int(b[3] - a[3]), failures=int(b[4] - a[4]))
+    else:
+        cpu = float(ticks_s)
+    row.update(wall=wall, done=done, cpu=cpu, proc_cpu=float(ticks_s),
+               per_wall=done / wall if wall > 0 else 0.0,
+               per_cpu=done / cpu if cpu > 0 else float("nan"),
+               resumed_pct=100.0 * int(res["resumed"]) / done if done else 0.0,
+               client_util=float(res["client_cpu"]) / wall if wall > 0 else 0.0)
+    rows.append(row)
+
+print()
+hdr = ["run", "key", "mode", "server", "handshakes", "per wall s", "server CPU s", "per server CPU s",
+       "server util", "client util", "resumed %", "errors", "proto", "cert", "locus counted (full/resumed/failed)"]
+table = [hdr]
+for r in rows:
+    if not r["ok"]:
+        table.append([r["rep"], r["key"], r["mode"], r["server"], "FAILED", "", "", "", "", "", "", "", "", "",
+                      r["err"][:60]])
+        continue
+    res = r["res"]
+    errs = int(res["errors"])
+    detail = ",".join(f"{n}={res[n]}" for n in ("connect", "handshake", "io", "status", "timeout") if res.get(n, "0") != "0")
+    lc = r.get("locus")
+    table.append([r["rep"], r["key"], r["mode"], r["server"], str(r["done"]), f"{r['per_wall']:.0f}",
+                  f"{r['cpu']:.2f}", f"{r['per_cpu']:.0f}", f"{r['cpu'] / r['wall']:.2f}",
+                  f"{r['client_util']:.2f}", f"{r['resumed_pct']:.1f}",
+                  str(errs) + (f" ({detail})" if detail else ""), res.get("version", "-"), res.get("key", "-"),
+                  f"{lc['full']}/{lc['resumed']}/{lc['failures']}" if lc else "-"])
+w = [max(len(t[i]) for t in table) for i in range(len(hdr))]
+for i, t in enumerate(table):
+    print("  ".join(c.ljust(w[j]) for j, c in enumerate(t)).rstrip())
+    if i == 0:
+        print("-" * (sum(w) + 2 * (len(w) - 1)))
+
+mean = defaultdict(lambda: defaultdict(list))
+for r in rows:
+    if r["ok"]:
+        m = mean[(r["key"], r["mode"], r["server"])]
+        m["wall"].append(r["per_wall"])
+        m["cpu"].append(r["per_cpu"])
+avg = lambda v: sum(v) / len(v) if v else float("nan")
+print()
+print("server CPU: Locus = proxyd's lcore busy time (poll iterations that did work; its process CPU is")
+print("100% of wall time, busy-polling); nginx worker / haproxy = utime+stime. util = CPU s / wall s;")
+print("client util near 1.00 with server util well below 1.00 means the client, not the server, set the pace.")
+print()
+print("means; ratio = locus / peer handshakes per server CPU second (higher is better for Locus)")
+print("  key    mode     server   per wall s  per server CPU s  ratio locus/peer")
+for k in ("ecdsa", "rsa"):
+    for mode in ("full", "resumed"):
+        for s in ("locus", "nginx", "haproxy"):
+            m = mean[(k, mode, s)]
+            ratio = ""
+            if s != "locus" and m["cpu"]:
+                ratio = f"{avg(mean[(k, mode, 'locus')]['cpu']) / avg(m['cpu']):.2f}"
+            print(f"  {k:6s} {mode:8s} {s:8s} {avg(m['wall']):10.0f}  {avg(m['cpu']):16.0f}  {ratio}")
+
+bad = [r for r in rows if r["ok"] and r["mode"] == "resumed" and r["resumed_pct"] < 99.0]
+if bad:
+    print("WARNING: resumed runs with under 99% resumed handshakes: " +
+          ", ".join(f"{r['server']} {r['key']} {r['resumed_pct']:.1f}%" for r in bad))
+errs = [r for r in rows if not r["ok"] or int(r["res"]["errors"]) > 0]
+if errs:
+    print("WARNING: runs with client errors or failures: " +
+          ", ".join(f"{r['server']} {r['key']} {r['mode']}" for r in errs))
+
+ours = avg(mean[("ecdsa", "full", "locus")]["cpu"])
+peers = {p: avg(mean[("ecdsa", "full", p)]["cpu"]) for p in ("nginx", "haproxy")}
+best = max(peers, key=lambda p: peers[p] if peers[p] == peers[p] else -1)
+print(f"JSON headline: ECDSA P-256 full handshakes per server CPU second, Locus vs {best} "
+      f"(the better of nginx and haproxy in this run); ratio = ours / peer: higher is better")
+print(json.dumps({"bench": "tls_handshake",
+                  "metric": "full TLS handshakes (ECDSA P-256, + GET 200) per server CPU second, one core (higher is better; mean of runs)",
+                  "ours": round(ours, 1),
+                  "peer": f"{best} (the better of nginx 1 worker and haproxy 1 thread in this run, same certificate)",
+                  "peer_value": round(peers[best], 1),
+                  "ratio": round(ours / peers[best], 4)}))
