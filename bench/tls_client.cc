@@ -182,6 +182,12 @@ class Client {
 
   void Close(size_t i) {
     Slot& s = slots_[i];
+    // Marks the connection as shut down without sending anything (the
+    // server has closed). Otherwise SSL_free takes it for an aborted one and
+    // marks its session, which is the newest ticket this slot keeps (OpenSSL
+    // hands the new-session callback the SSL's own session object), not
+    // resumable: every "resumed" handshake would silently be a full one.
+    SSL_set_shutdown(s.ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(s.ssl);
     s.ssl = nullptr;
     close(s.fd);  // also leaves the epoll set
