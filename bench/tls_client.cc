@@ -7,9 +7,15 @@
 //
 //   --mode=full     never offers a session: every handshake is full.
 //   --mode=resumed  each slot offers the newest session (TLS 1.3 PSK ticket
-//                   or TLS 1.2 ticket) that the server gave its previous
-//                   connection; every connection is checked with
-//                   SSL_session_reused and counted as resumed or full.
+//                   or TLS 1.2 ticket) that the server gave it, as a fresh
+//                   copy each time: a server that issues no new ticket on
+//                   resumption gets its last ticket again. (OpenSSL's own
+//                   client cache, like browsers, uses a TLS 1.3 ticket once;
+//                   against such a server it would resume only every other
+//                   connection. `tickets_after_resumed` counts the resumed
+//                   connections that did receive a new ticket.) Every
+//                   connection is checked with SSL_session_reused and
+//                   counted as resumed or full.
 //
 // Phases: a warm-up of --warmup seconds (which also collects every slot's
 // first session), a drain, then "ready" on stdout; it waits for SIGUSR1
@@ -52,6 +58,7 @@ constexpr const char* kErrorNames[] = {"connect", "handshake", "io", "status", "
 struct Counts {
   uint64_t completed = 0;  // 200 received and the server closed
   uint64_t resumed = 0;    // of completed: SSL_session_reused
+  uint64_t tickets_after_resumed = 0;  // of resumed: a new ticket arrived
   uint64_t errors[static_cast<int>(Error::kCount)] = {};
   uint64_t ErrorTotal() const {
     uint64_t n = 0;
@@ -68,7 +75,8 @@ struct Slot {
   size_t written = 0;
   std::string response;
   int64_t started = 0;
-  SSL_SESSION* session = nullptr;  // newest the server gave this slot
+  bool got_ticket = false;
+  std::string session;  // DER of the newest session the server gave this slot
 };
 
 struct Options {
@@ -85,13 +93,18 @@ const std::string kRequest = "GET / HTTP/1.1\r\nHost: bench.locus\r\nConnection:
 int g_slot_index = -1;  // SSL ex_data index of the Slot*
 
 // Keeps the newest session of each slot (TLS 1.3 tickets arrive after the
-// handshake, while the response is read).
+// handshake, while the response is read), serialized: each connection
+// resumes from a fresh copy, which OpenSSL's client never marks as used.
 int OnNewSession(SSL* ssl, SSL_SESSION* session) {
   auto* slot = static_cast<Slot*>(SSL_get_ex_data(ssl, g_slot_index));
   if (slot == nullptr) return 0;
-  if (slot->session != nullptr) SSL_SESSION_free(slot->session);
-  slot->session = session;
-  return 1;  // we own it
+  int len = i2d_SSL_SESSION(session, nullptr);
+  if (len <= 0) return 0;
+  slot->session.resize(len);
+  auto* out = reinterpret_cast<unsigned char*>(slot->session.data());
+  i2d_SSL_SESSION(session, &out);
+  slot->got_ticket = true;
+  return 0;  // not kept: OpenSSL frees it
 }
 
 class Client {
@@ -141,7 +154,7 @@ class Client {
   const std::string& key_type() const { return key_type_; }
   int sessions_held() const {
     int n = 0;
-    for (const Slot& s : slots_) n += s.session != nullptr;
+    for (const Slot& s : slots_) n += !s.session.empty();
     return n;
   }
 
@@ -151,6 +164,7 @@ class Client {
     s.started = WallNanos();
     s.connected = s.handshaken = false;
     s.written = 0;
+    s.got_ticket = false;
     s.response.clear();
     s.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s.fd < 0) {
@@ -172,7 +186,13 @@ class Client {
     SSL_set_fd(s.ssl, s.fd);
     SSL_set_connect_state(s.ssl);
     SSL_set_tlsext_host_name(s.ssl, options_.sni.c_str());
-    if (options_.resumed && s.session != nullptr) SSL_set_session(s.ssl, s.session);
+    if (options_.resumed && !s.session.empty()) {
+      const auto* in = reinterpret_cast<const unsigned char*>(s.session.data());
+      if (SSL_SESSION* copy = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(s.session.size()))) {
+        SSL_set_session(s.ssl, copy);
+        SSL_SESSION_free(copy);  // the SSL holds its own reference
+      }
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u32 = static_cast<uint32_t>(i);
@@ -183,10 +203,9 @@ class Client {
   void Close(size_t i) {
     Slot& s = slots_[i];
     // Marks the connection as shut down without sending anything (the
-    // server has closed). Otherwise SSL_free takes it for an aborted one and
-    // marks its session, which is the newest ticket this slot keeps (OpenSSL
-    // hands the new-session callback the SSL's own session object), not
-    // resumable: every "resumed" handshake would silently be a full one.
+    // server has closed), not as aborted: SSL_free would otherwise mark its
+    // session not resumable. (Harmless since slots keep serialized copies,
+    // but an aborted-looking close is not what happened.)
     SSL_set_shutdown(s.ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(s.ssl);
     s.ssl = nullptr;
@@ -260,7 +279,10 @@ class Client {
       if (e != SSL_ERROR_ZERO_RETURN) return Fail(i, Error::kIo);
       if (!ResponseOk(s.response)) return Fail(i, Error::kStatus);
       ++counts_.completed;
-      if (SSL_session_reused(s.ssl)) ++counts_.resumed;
+      if (SSL_session_reused(s.ssl)) {
+        ++counts_.resumed;
+        if (s.got_ticket) ++counts_.tickets_after_resumed;
+      }
       return Close(i);
     }
   }
@@ -347,7 +369,7 @@ int Main(int argc, char** argv) {
   double wall = (WallNanos() - start) / 1e9;
   double cpu = (ProcessCpuNanos() - cpu0) / 1e9;
   Counts c = client.TakeCounts();
-  std::string line = absl::StrCat("mode=", mode, " completed=", c.completed, " resumed=", c.resumed,
+  std::string line = absl::StrCat("mode=", mode, " completed=", c.completed, " resumed=", c.resumed, " tickets_after_resumed=", c.tickets_after_resumed,
                                   " errors=", c.ErrorTotal());
   for (int e = 0; e < static_cast<int>(Error::kCount); ++e) {
     absl::StrAppend(&line, " ", kErrorNames[e], "=", c.errors[e]);

@@ -38,16 +38,18 @@ for raw in open(sys.argv[1]):
                per_wall=done / wall if wall > 0 else 0.0,
                per_cpu=done / cpu if cpu > 0 else float("nan"),
                resumed_pct=100.0 * int(res["resumed"]) / done if done else 0.0,
+               ticket_pct=(100.0 * int(res.get("tickets_after_resumed", 0)) / int(res["resumed"])
+                           if int(res["resumed"]) else float("nan")),
                client_util=float(res["client_cpu"]) / wall if wall > 0 else 0.0)
     rows.append(row)
 
 print()
 hdr = ["run", "key", "mode", "server", "handshakes", "per wall s", "server CPU s", "per server CPU s",
-       "server util", "client util", "resumed %", "errors", "proto", "cert", "locus counted (full/resumed/failed)"]
+       "server util", "client util", "resumed %", "new ticket %", "errors", "proto", "cert", "locus counted (full/resumed/failed)"]
 table = [hdr]
 for r in rows:
     if not r["ok"]:
-        table.append([r["rep"], r["key"], r["mode"], r["server"], "FAILED", "", "", "", "", "", "", "", "", "",
+        table.append([r["rep"], r["key"], r["mode"], r["server"], "FAILED", "", "", "", "", "", "", "", "", "", "",
                       r["err"][:60]])
         continue
     res = r["res"]
@@ -57,6 +59,7 @@ for r in rows:
     table.append([r["rep"], r["key"], r["mode"], r["server"], str(r["done"]), f"{r['per_wall']:.0f}",
                   f"{r['cpu']:.2f}", f"{r['per_cpu']:.0f}", f"{r['cpu'] / r['wall']:.2f}",
                   f"{r['client_util']:.2f}", f"{r['resumed_pct']:.1f}",
+                  "-" if r["ticket_pct"] != r["ticket_pct"] else f"{r['ticket_pct']:.1f}",
                   str(errs) + (f" ({detail})" if detail else ""), res.get("version", "-"), res.get("key", "-"),
                   f"{lc['full']}/{lc['resumed']}/{lc['failures']}" if lc else "-"])
 w = [max(len(t[i]) for t in table) for i in range(len(hdr))]
@@ -76,6 +79,8 @@ print()
 print("server CPU: Locus = proxyd's lcore busy time (poll iterations that did work; its process CPU is")
 print("100% of wall time, busy-polling); nginx worker / haproxy = utime+stime. util = CPU s / wall s;")
 print("client util near 1.00 with server util well below 1.00 means the client, not the server, set the pace.")
+print("resumed % = share of the counted connections that SSL_session_reused says resumed; new ticket % = share")
+print("of those that got a new ticket from the server (the client reuses its newest ticket when none comes).")
 print()
 print("means; ratio = locus / peer handshakes per server CPU second (higher is better for Locus)")
 print("  key    mode     server   per wall s  per server CPU s  ratio locus/peer")
@@ -92,6 +97,11 @@ bad = [r for r in rows if r["ok"] and r["mode"] == "resumed" and r["resumed_pct"
 if bad:
     print("WARNING: resumed runs with under 99% resumed handshakes: " +
           ", ".join(f"{r['server']} {r['key']} {r['resumed_pct']:.1f}%" for r in bad))
+noticket = [r for r in rows if r["ok"] and r["mode"] == "resumed" and r["ticket_pct"] == 0.0]
+if noticket:
+    print("NOTE: no new ticket after resumed handshakes from: " +
+          ", ".join(f"{r['server']} {r['key']}" for r in noticket) +
+          " (clients that use a TLS 1.3 ticket once, as OpenSSL's cache and browsers do, would resume only every other connection)")
 errs = [r for r in rows if not r["ok"] or int(r["res"]["errors"]) > 0]
 if errs:
     print("WARNING: runs with client errors or failures: " +
