@@ -17,11 +17,15 @@
 #
 # Client: bench/tls_client.cc (one thread, epoll, CONNS connections) in the
 # client namespace on CLIENT_CPU, which it shares with the backend. Server
-# CPU: proxyd's busy time (locus_loop_busy_seconds_total: its lcore
-# busy-polls, so its process CPU is 100% of wall time); nginx's worker and
-# haproxy's process: utime+stime from /proc/PID/stat. Sampled after the
-# client's warm-up and after its last connection finished, so it covers
-# exactly the counted connections (see tls_client.cc).
+# CPU, sampled after the client's warm-up and after its last connection
+# finished, so that it covers exactly the counted connections (see
+# tls_client.cc): nginx's worker and haproxy's process, utime+stime from
+# /proc/PID/stat. proxyd busy-polls its lcore, so its process CPU is all
+# the CPU it was given, busy or not; its CPU for the work is estimated as
+# process CPU x busy share (locus_loop_busy_seconds_total over the sampled
+# wall time). Its raw busy time is shown too: on a loaded machine it also
+# counts the time the lcore was runnable but preempted inside a busy
+# iteration, so it overstates Locus's CPU (bench/lib/tls_table.py).
 #
 # Environment: DURATION (s, default 4), WARMUP (1), CONNS (32), REPEAT (1),
 # PROXY_CPU (1), CLIENT_CPU (0).
@@ -85,7 +89,7 @@ server_ticks() {
 
 # measure REP KEY MODE SERVER: one client run; appends a row to RESULTS.
 measure() {
-  local rep=$1 k=$2 mode=$3 s=$4 out=$WORK/client.out pid l0="- - - - -" l1="- - - - -" t0 t1
+  local rep=$1 k=$2 mode=$3 s=$4 out=$WORK/client.out pid l0="- - - - -" l1="- - - - -" t0 t1 w0 w1
   ip netns exec "$LOCB_NS_CL" taskset -c "$CLIENT_CPU" "$CLIENT" --host="${HOST[$s]}" \
     --port="$(port "$s" "$k")" --mode="$mode" --conns="$CONNS" --warmup="$WARMUP" \
     --seconds="$DURATION" >"$out" 2>"$WORK/client.err" &
@@ -101,12 +105,15 @@ measure() {
     return 1
   fi
   [[ $s == locus ]] && l0=$(locus_counters)
+  w0=$(date +%s.%N)
   t0=$(server_ticks "$s")
   kill -USR1 "$pid"
   wait "$pid" || true
   t1=$(server_ticks "$s")
+  w1=$(date +%s.%N)
   [[ $s == locus ]] && l1=$(locus_counters)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$k" "$mode" "$s" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$k" "$mode" "$s" \
+    "$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f", b - a }')" \
     "$(awk -v t="$TICK" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / t }')" \
     "$l0" "$l1" "$(head -1 "$out")" "$(tail -1 "$out")" "$(tr '\n' ' ' <"$WORK/client.err")" >>"$RESULTS"
 }
