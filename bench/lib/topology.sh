@@ -26,6 +26,12 @@ LOCB_API=127.0.0.1:7190
 LOCB_ADMIN=127.0.0.1:9911
 NGINX_PROXY_PORT=8081
 HAPROXY_PORT=8082
+# TLS listeners (topo_tls_certs first): one per key type and server, each
+# with the same certificate for that key type, proxying to the same backend.
+TLS_KEYS=(ecdsa rsa)
+declare -A LOCUS_TLS_PORT=([ecdsa]=443 [rsa]=444)
+declare -A NGINX_TLS_PORT=([ecdsa]=8443 [rsa]=8444)
+declare -A HAPROXY_TLS_PORT=([ecdsa]=8445 [rsa]=8446)
 PROXY_CPU=${PROXY_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 # The backend's answer: a 19-byte body.
@@ -247,6 +253,7 @@ http {
       proxy_set_header Connection "";
     }
   }
+$(topo_nginx_tls_servers)
 }
 CONF
   nginx -c "$TOPO_WORK/nginx-proxy.conf" -e "$TOPO_WORK/nginx-proxy.error.log"
@@ -272,10 +279,96 @@ frontend fe
 backend be
   http-reuse always
   server b1 $LOCB_BACKEND_IP:8080
+$(topo_haproxy_tls_frontends)
 CONF
   haproxy -f "$TOPO_WORK/haproxy.cfg" -D -p "$TOPO_WORK/haproxy.pid"
   sleep 0.3
   HAPROXY_PID=$(head -1 "$TOPO_WORK/haproxy.pid")
+}
+
+# topo_tls_certs: a self-signed ECDSA P-256 and an RSA-2048 certificate
+# (CN and DNS name bench.locus, 1 year) made now with the openssl CLI, in
+# $TOPO_WORK/tls: KEY.crt, KEY.key (PKCS#8) and KEY.pem (both, for
+# haproxy). Afterwards topo_start_nginx_proxy and topo_start_haproxy add
+# their TLS listeners and topo_locus_tls_config writes proxyd's.
+topo_tls_certs() {
+  TOPO_TLS_DIR=$TOPO_WORK/tls
+  mkdir -p "$TOPO_TLS_DIR"
+  local k
+  for k in "${TLS_KEYS[@]}"; do
+    local newkey=(-newkey rsa:2048)
+    [[ $k == ecdsa ]] && newkey=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+    openssl req -x509 "${newkey[@]}" -sha256 -nodes -days 365 -subj "/CN=bench.locus" \
+      -addext "subjectAltName=DNS:bench.locus" -keyout "$TOPO_TLS_DIR/$k.key" \
+      -out "$TOPO_TLS_DIR/$k.crt" 2>/dev/null
+    cat "$TOPO_TLS_DIR/$k.crt" "$TOPO_TLS_DIR/$k.key" >"$TOPO_TLS_DIR/$k.pem"
+  done
+}
+
+# nginx server blocks for the TLS listeners (empty before topo_tls_certs).
+# Defaults otherwise: session tickets on (a key per nginx start), no
+# session cache.
+topo_nginx_tls_servers() {
+  [[ -z "${TOPO_TLS_DIR:-}" ]] && return 0
+  local k
+  for k in "${TLS_KEYS[@]}"; do
+    cat <<CONF
+  server {
+    listen $LOCB_HOST_IP:${NGINX_TLS_PORT[$k]} ssl backlog=4096;
+    ssl_certificate $TOPO_TLS_DIR/$k.crt;
+    ssl_certificate_key $TOPO_TLS_DIR/$k.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+CONF
+  done
+}
+
+# haproxy frontends for the TLS listeners (empty before topo_tls_certs).
+# haproxy's defaults: tickets on, its own session cache.
+topo_haproxy_tls_frontends() {
+  [[ -z "${TOPO_TLS_DIR:-}" ]] && return 0
+  local k
+  for k in "${TLS_KEYS[@]}"; do
+    cat <<CONF
+frontend fe_tls_$k
+  bind $LOCB_HOST_IP:${HAPROXY_TLS_PORT[$k]} ssl crt $TOPO_TLS_DIR/$k.pem ssl-min-ver TLSv1.2
+  default_backend be
+CONF
+  done
+}
+
+# topo_locus_tls_config BASE_YAML OUT_YAML: BASE_YAML with one more HTTP
+# listener per key type (LOCUS_TLS_PORT), TLS with that certificate as the
+# default one, same route table and limits as the plain listener.
+topo_locus_tls_config() {
+  local listeners=$TOPO_WORK/tls-listeners.yaml k
+  : >"$listeners"
+  for k in "${TLS_KEYS[@]}"; do
+    cat >>"$listeners" <<YAML
+  - name: tls-$k
+    port: ${LOCUS_TLS_PORT[$k]}
+    protocol: HTTP
+    route_table: main
+    limits:
+      max_connections: 100000
+      idle_timeout: 60s
+      header_timeout: 10s
+    tls:
+      default_certificate: $k
+      certificates:
+        - name: $k
+          cert_chain_pem: |
+$(sed 's/^/            /' "$TOPO_TLS_DIR/$k.crt")
+          private_key_pem: |
+$(sed 's/^/            /' "$TOPO_TLS_DIR/$k.key")
+YAML
+  done
+  sed "/^listeners:\$/r $listeners" "$1" >"$2"
 }
 
 # utime + stime of a process (all its threads), in clock ticks.

@@ -114,8 +114,8 @@ struct ServerCallbacks {
 
   // Seals and opens tickets with our keys (identical on every core), not
   // OpenSSL's per-SSL_CTX random ones. Return values: 1 use the key, 2 the
-  // key is an older one (issue a fresh ticket), 0 unknown key (full
-  // handshake), -1 error.
+  // key is an older one or the protocol TLS 1.3 (issue a fresh ticket), 0
+  // unknown key (full handshake), -1 error.
   static int TicketKeyCallback(SSL* ssl, unsigned char* name,
                                unsigned char* iv, EVP_CIPHER_CTX* cipher,
                                EVP_MAC_CTX* mac, int encrypt) {
@@ -160,6 +160,12 @@ struct ServerCallbacks {
         return -1;
       }
       if (result == 2 && counters != nullptr) Bump(counters->tickets_old_key);
+      // TLS 1.3: with a key callback, OpenSSL sends a new ticket after a
+      // resumption only when the callback says 2. Clients use a TLS 1.3
+      // ticket once (RFC 8446 C.4; OpenSSL's client cache and browsers do),
+      // so without a fresh one their next connection is a full handshake.
+      // (nginx's ticket key callback does the same.)
+      if (SSL_version(ssl) == TLS1_3_VERSION) result = 2;
     }
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_octet_string(

@@ -163,6 +163,24 @@ TEST_P(ResumptionTest, ResumesWithTicket) {
   EXPECT_EQ(counters_.handshakes_full.load(), 1u);
 }
 
+// TLS 1.3 clients use a ticket once (RFC 8446 C.4; OpenSSL's client cache
+// and browsers do): a resumption must hand out a fresh ticket, or the
+// client's next connection is a full handshake.
+TEST_P(ResumptionTest, Tls13ResumptionIssuesAFreshTicket) {
+  if (GetParam() != TLS1_3_VERSION) GTEST_SKIP() << "TLS 1.2 tickets are reusable";
+  auto set = MakeSet();
+  SslCtxPtr ctx = Client();
+  ASSERT_TRUE(Connect(set, ctx.get(), "www.example.com").ok);
+  SessionPtr first(LastSession(ctx.get()));
+  ASSERT_NE(first, nullptr);
+  const uint64_t issued = counters_.tickets_issued.load();
+  Result second = Connect(set, ctx.get(), "www.example.com", first.get());
+  ASSERT_TRUE(second.resumed);
+  EXPECT_EQ(counters_.tickets_issued.load(), issued + 1);
+  SessionPtr fresh(LastSession(ctx.get()));
+  EXPECT_NE(fresh.get(), first.get());
+}
+
 TEST_P(ResumptionTest, ResumesOnAnotherCoresSet) {
   // Two shards build their own sets from the same settings.
   auto core0 = MakeSet();
