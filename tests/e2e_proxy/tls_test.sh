@@ -330,7 +330,7 @@ inp timeout 30 wrk -t1 -c4 -d12s --timeout 5s -H 'Connection: close' https://a.e
   >"$WORK/wrk-close.txt" 2>&1 &
 wrk2=$!
 PIDS+=($wrk1 $wrk2)
-h0=$(handshakes full)
+h0=$(handshakes full); hr0=$(handshakes resumed)
 sleep 2
 for i in 1 2 3 4; do
   cfg "$WORK/rot$i.json" "$C/a$i.pem" "$C/a$i.key"
@@ -346,7 +346,8 @@ for i in 1 2 3 4; do
 done
 wait "$wrk1"; rc1=$?
 wait "$wrk2"; rc2=$?
-h1=$(handshakes full)
+h1=$(handshakes full); hr1=$(handshakes resumed)
+log "handshakes during the rotations: $((h1 - h0)) full, $((hr1 - hr0)) resumed (wrk reuses its sessions)"
 for w in ka close; do
   cat "$WORK/wrk-$w.txt"
   reqs=$(sed -nE 's/^ *([0-9]+) requests in .*/\1/p' "$WORK/wrk-$w.txt")
