@@ -13,7 +13,7 @@
 E2E_SUBNET=10.79.0   # a /24 of its own (the other e2e_proxy tests use 10.78.0)
 E2E_TAP=lpxtls
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-E2E_DEADLINE=200 e2e_init tls
+E2E_DEADLINE=240 e2e_init tls
 for t in openssl mount; do command -v "$t" >/dev/null || die "$t is not installed"; done
 e2e_topology
 N1=${NGINX_IPS[0]} N2=${NGINX_IPS[1]} P1=${PY_IPS[0]}
@@ -275,8 +275,8 @@ check "... and $got on the plain listener (want http)" test "$got" == http
 log "--- garbage, plain HTTP and malformed ClientHellos on the TLS port"
 # garbage: not a TLS record at all. plain: an HTTP request. hello: a
 # handshake record whose ClientHello claims a 255-byte session id with 8
-# bytes left. trunc: a ClientHello header claiming 512 bytes, 10 sent, then
-# our FIN.
+# bytes left. trunc: a handshake record claiming 516 bytes, 16 of them
+# sent, then our FIN.
 random32=$(printf '%064d' 0 | tr 0 a)
 cases=(
   "garbage $(printf 'deadbeef%.0s' {1..16}) - bad_client_hello"
