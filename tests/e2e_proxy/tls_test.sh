@@ -9,7 +9,8 @@
 # client) are refused and counted; garbage and a malformed ClientHello are
 # closed and counted and proxyd keeps serving; a key that does not match is
 # refused at apply time without echoing the key; a certificate rotated 4
-# times under wrk load over HTTPS loses no request; ALPN h2-only is refused.
+# times under wrk load over HTTPS loses no request; ALPN h2-only is refused;
+# big bodies, pipelining and one-byte segments and records work over TLS.
 E2E_SUBNET=10.79.0   # a /24 of its own (the other e2e_proxy tests use 10.78.0)
 E2E_TAP=lpxtls
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -271,6 +272,79 @@ got=$(xfp --resolve "a.example.test:443:$VIP" --cacert "$C/ca.pem" https://a.exa
 check "the backend sees X-Forwarded-Proto: $got over TLS (want https)" test "$got" == https
 got=$(xfp "http://$VIP/py/xfp")
 check "... and $got on the plain listener (want http)" test "$got" == http
+
+log "--- bodies, pipelining and tiny segments over TLS"
+head -c 5000000 /dev/urandom >"$WORK/big.bin"
+want=$(sha256sum <"$WORK/big.bin" | cut -d' ' -f1)
+got=$(pcurl --max-time 30 --resolve "a.example.test:443:$VIP" --cacert "$C/ca.pem" --data-binary @"$WORK/big.bin" \
+  -H 'Content-Type: application/octet-stream' https://a.example.test/py/echo-raw | sha256sum | cut -d' ' -f1)
+check "a 5 MB POST over TLS is echoed back byte-exact (sha256 ${got:0:12}, want ${want:0:12})" test "$got" == "$want"
+printf 'GET /n/p1 HTTP/1.1\r\nHost: a\r\n\r\nGET /py/p2 HTTP/1.1\r\nHost: a\r\n\r\nGET /n/p3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' \
+  >"$WORK/pipe.req"
+SC_IN=$WORK/pipe.req sc "$WORK/pipe.out" 443 a.example.test -ign_eof -quiet
+order=$(grep -aoE 'uri=/n/p[0-9]|"path": "/py/p[0-9]"' "$WORK/pipe.out" | grep -oE 'p[0-9]$|p[0-9]"$' | tr -d '"' | tr '\n' ' ')
+check "3 pipelined requests in one TLS write: 3 x 200, answered in order ($order)" \
+  test "$(grep -ac '^HTTP/1.1 200' "$WORK/pipe.out")" -eq 3 -a "$order" == "p1 p2 p3 "
+# dribble VERSION: the ClientHello one byte per TCP segment, then the
+# request one byte per TLS record (Python's ssl over memory BIOs); prints
+# the status line.
+dribble() {
+  inp timeout 60 "$PYTHON" - "$VIP" "$1" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, sys.argv[2])
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+o = ctx.wrap_bio(inc, out, server_hostname="a.example.test")
+try:
+    o.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s = socket.create_connection((sys.argv[1], 443), timeout=10)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for b in out.read():
+    s.send(bytes([b]))
+    time.sleep(0.001)
+done = False
+while not done:
+    d = s.recv(65536)
+    if not d:
+        print("closed during the handshake")
+        sys.exit(1)
+    inc.write(d)
+    try:
+        o.do_handshake()
+        done = True
+    except ssl.SSLWantReadError:
+        pass
+    s.sendall(out.read())
+for b in b"GET /n/dribble HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n":
+    o.write(bytes([b]))
+    s.sendall(out.read())
+    time.sleep(0.001)
+resp = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    inc.write(d)
+    try:
+        while True:
+            c = o.read(65536)
+            if not c:
+                break
+            resp += c
+    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+        pass
+print(o.version(), resp.split(b"\r\n")[0].decode(), "backend" if b"backend=" in resp else "-")
+PY
+}
+for v in TLSv1_2 TLSv1_3; do
+  got=$(dribble "$v" 2>&1 | tail -1)
+  check "ClientHello 1 byte per segment, request 1 byte per record ($v): $got" \
+    test "$got" == "${v/_/.} HTTP/1.1 200 OK backend"
+done
 
 log "--- ALPN"
 sc "$WORK/alpn-both.out" 443 a.example.test -alpn h2,http/1.1
