@@ -13,20 +13,23 @@
 #   $NS_P: lo 127.0.0.1 (API :7090, admin :9901)
 #          br0 10.78.0.1/24 + client addresses 10.78.0.101..  ── tap lpxtap (proxyd, 10.78.0.2)
 #           └── vethp ══ vethb ($NS_B): 10.78.0.11, .12, .13 (nginx), .21, .22 (python)
+#
+# A test may set E2E_SUBNET (the /24's first three octets) and E2E_TAP
+# before sourcing this file to use other addresses and tap name.
 set -uo pipefail
 # Bazel runs tests with a strict PATH (/bin:/usr/bin): nginx, ip and sysctl
 # are in /usr/sbin.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SUBNET=10.78.0
+SUBNET=${E2E_SUBNET:-10.78.0}
 HOST_IP=$SUBNET.1
 VIP=$SUBNET.2
 NGINX_IPS=($SUBNET.11 $SUBNET.12 $SUBNET.13)
 PY_IPS=($SUBNET.21 $SUBNET.22)
 API=127.0.0.1:7090
 ADMIN=127.0.0.1:9901
-TAP=lpxtap
+TAP=${E2E_TAP:-lpxtap}
 
 # ---------------------------------------------------------------- binaries
 find_bin() {  # find_bin RUNFILES_PATH: a built binary, in runfiles or bazel-bin
