@@ -41,8 +41,10 @@ void Describe(const v1::Certificate& c, absl::Time now,
 }  // namespace
 
 int64_t DaysLeft(absl::Time not_after, absl::Time now) {
+  // This Abseil's IDivDuration writes the remainder unconditionally.
+  absl::Duration remainder;
   return absl::IDivDuration(absl::Floor(not_after - now, absl::Hours(24)),
-                            absl::Hours(24), nullptr);
+                            absl::Hours(24), &remainder);
 }
 
 v1::ListCertificatesResponse ListCertificates(const v1::Config& config,
