@@ -241,6 +241,10 @@ std::optional<Kind> ParseKind(const std::string& word) {
       {"endpoint", Kind::kEndpoint},
       {"endpoints", Kind::kEndpoint},
       {"ep", Kind::kEndpoint},
+      {"certificate", Kind::kCertificate},
+      {"certificates", Kind::kCertificate},
+      {"cert", Kind::kCertificate},
+      {"certs", Kind::kCertificate},
       {"config", Kind::kConfig},
       {"all", Kind::kConfig},
   };
@@ -261,6 +265,8 @@ const char* KindPlural(Kind kind) {
       return "endpoints";
     case Kind::kConfig:
       return "config";
+    case Kind::kCertificate:
+      return "certificates";
   }
   return "?";
 }
@@ -273,7 +279,9 @@ Usage: proxyctl [flags] COMMAND [args] [flags]
 
 Commands:
   get KIND [NAME]          List resources, or show one. KIND: listeners (l),
-                           routes (rt), pools (p), endpoints (ep), config.
+                           routes (rt), pools (p), endpoints (ep),
+                           certificates (cert), config. Private keys are
+                           shown as redacted:sha256:<digest>.
   describe KIND NAME       One resource in full, with its live state.
   apply -f FILE|-          Make FILE the whole config (JSON or YAML, the
                            schema of 'get config -o yaml'). Resources not
@@ -283,7 +291,8 @@ Commands:
                            nothing.
       --merge              Create or replace the resources in FILE; delete
                            nothing.
-  delete KIND NAME         Delete a listener, route table or pool.
+  delete KIND NAME         Delete a listener, route table, pool or shared
+                           certificate.
       --if-version N, --dry-run   As for apply.
   diff -f FILE|-           Show how FILE differs from the running config.
   validate -f FILE|-       Check FILE with the server's validation; change

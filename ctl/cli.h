@@ -30,7 +30,14 @@ enum ExitCode : int {
 
 enum class OutputFormat { kTable, kJson, kYaml };
 
-enum class Kind { kListener, kRouteTable, kPool, kEndpoint, kConfig };
+enum class Kind {
+  kListener,
+  kRouteTable,
+  kPool,
+  kEndpoint,
+  kConfig,
+  kCertificate,
+};
 
 struct Invocation {
   std::string verb;

@@ -95,6 +95,10 @@ TEST(CliTest, KindsAndAliases) {
   EXPECT_EQ(ParseKind("pool"), Kind::kPool);
   EXPECT_EQ(ParseKind("ep"), Kind::kEndpoint);
   EXPECT_EQ(ParseKind("all"), Kind::kConfig);
+  for (const char* word : {"certificate", "certificates", "cert", "certs"}) {
+    EXPECT_EQ(ParseKind(word), Kind::kCertificate) << word;
+  }
+  EXPECT_STREQ(KindPlural(Kind::kCertificate), "certificates");
   EXPECT_FALSE(ParseKind("svc").has_value());
 }
 

@@ -85,6 +85,8 @@ std::string ResourceLabel(v1::Kind kind, const std::string& name) {
       return absl::StrCat("route_table/", name);
     case v1::POOL:
       return absl::StrCat("pool/", name);
+    case v1::CERTIFICATE:
+      return absl::StrCat("certificate/", name);
     default:
       return name;
   }

@@ -32,7 +32,7 @@ int ReadConfigFile(const Env& env, api::v1::Config* config);
 std::string TimestampText(const google::protobuf::Timestamp& t,
                           bool set = true);
 
-// "listener/web", "route_table/main", "pool/api".
+// "listener/web", "route_table/main", "pool/api", "certificate/www".
 std::string ResourceLabel(api::v1::Kind kind, const std::string& name);
 std::string ChangeText(const api::v1::ResourceChange& change);
 

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
+#include "api/secrets.h"
 #include "ctl/command_util.h"
 #include "ctl/diff.h"
 
@@ -40,6 +41,9 @@ std::string ResourceYaml(const v1::Config& config, v1::Kind kind,
     case v1::POOL:
       find(config.pools());
       break;
+    case v1::CERTIFICATE:
+      find(config.certificates());
+      break;
     default:
       break;
   }
@@ -58,6 +62,8 @@ std::optional<v1::Kind> ApiKind(const std::string& word) {
       return v1::ROUTE_TABLE;
     case Kind::kPool:
       return v1::POOL;
+    case Kind::kCertificate:
+      return v1::CERTIFICATE;
     default:
       return std::nullopt;
   }
@@ -104,8 +110,9 @@ int CmdDelete(Env& env) {
   std::optional<v1::Kind> kind = ApiKind(env.inv.args[0]);
   if (!kind.has_value()) {
     env.err << "proxyctl: cannot delete \"" << env.inv.args[0]
-            << "\"; delete works on listener, route (table) and pool. To "
-               "remove an endpoint, apply its pool without it.\n";
+            << "\"; delete works on listener, route (table), pool and "
+               "certificate. To remove an endpoint, apply its pool without "
+               "it.\n";
     return kExitUsage;
   }
   v1::DeleteRequest request;
@@ -142,6 +149,10 @@ int CmdDiff(Env& env) {
   s = env.stub.Apply(NewContext(env).get(), request, &response);
   if (!s.ok()) return Fail(env, s);
   if (!response.changed()) return kExitOk;
+  // The server sends both sides redacted; redacting here again (a no-op
+  // then) keeps key text off the terminal even if it did not.
+  api::RedactSecrets(&running);
+  api::RedactSecrets(response.mutable_config());
   for (const v1::ResourceChange& c : response.changes()) {
     std::string label = ResourceLabel(c.kind(), c.name());
     env.out << UnifiedDiff(

@@ -1,4 +1,5 @@
 // get and describe.
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@ namespace v1 = api::v1;
 
 int UnknownKind(const Env& env, const std::string& word) {
   env.err << "proxyctl: unknown kind \"" << word
-          << "\"; use listeners, routes, pools, endpoints or config\n";
+          << "\"; use listeners, routes, pools, endpoints, certificates or "
+             "config\n";
   return kExitUsage;
 }
 
@@ -129,46 +131,81 @@ Table EndpointTable() {
                 "REQUESTS", "CONNECT-FAILURES", "5XX"});
 }
 
-int GetListeners(Env& env) {
+// How `get KIND [NAME]` reads one kind: the Get and List RPCs, and how
+// their answers are printed. GetOneOrList is the one flow they all follow.
+template <typename GetResponse, typename ListResponse>
+struct GetSpec {
+  using Stub = v1::ControlPlane::StubInterface;
+  // "listeners", for "No listeners at config version N."
+  const char* plural;
+  grpc::Status (Stub::*get)(grpc::ClientContext*, const v1::GetRequest&,
+                            GetResponse*);
+  grpc::Status (Stub::*list)(grpc::ClientContext*, const v1::ListRequest&,
+                             ListResponse*);
+  // The resource of a Get, as -o json|yaml prints it.
+  std::function<const google::protobuf::Message&(const GetResponse&)> one;
+  // Prints a List's answer as -o json|yaml; returns the exit code.
+  std::function<int(Env&, const ListResponse&, OutputFormat)> print_list;
+  // The answer to Get as the one-item answer List would give, for the table.
+  // May call the server (certificates: the table wants what ListCertificates
+  // reads from the PEM); returns false after reporting a failure in *code.
+  std::function<bool(Env&, const GetResponse&, ListResponse*, int* code)>
+      one_as_list;
+  std::function<int(const ListResponse&)> count;
+  // Prints the table of a non-empty answer; returns the exit code.
+  std::function<int(Env&, const ListResponse&)> print_table;
+};
+
+template <typename GetResponse, typename ListResponse>
+int GetOneOrList(Env& env, const GetSpec<GetResponse, ListResponse>& spec) {
   OutputFormat format = FormatOf(env, OutputFormat::kTable);
-  std::vector<v1::Listener> listeners;
-  uint64_t version = 0;
+  ListResponse items;
   if (env.inv.args.size() == 2) {
     v1::GetRequest request;
     request.set_name(env.inv.args[1]);
-    v1::GetListenerResponse response;
+    GetResponse response;
     grpc::Status s =
-        env.stub.GetListener(NewContext(env).get(), request, &response);
+        (env.stub.*spec.get)(NewContext(env).get(), request, &response);
     if (!s.ok()) return Fail(env, s);
     if (format != OutputFormat::kTable) {
-      return PrintMessage(env, response.listener(), format);
+      return PrintMessage(env, spec.one(response), format);
     }
-    listeners.push_back(response.listener());
-    version = response.version();
+    int code = kExitOk;
+    if (!spec.one_as_list(env, response, &items, &code)) return code;
   } else {
-    v1::ListListenersResponse response;
-    grpc::Status s = env.stub.ListListeners(NewContext(env).get(),
-                                            v1::ListRequest(), &response);
+    grpc::Status s =
+        (env.stub.*spec.list)(NewContext(env).get(), v1::ListRequest(), &items);
     if (!s.ok()) return Fail(env, s);
     if (format != OutputFormat::kTable) {
-      v1::Config config;
-      *config.mutable_listeners() = response.listeners();
-      config.set_version(response.version());
-      return PrintMessage(env, config, format);
+      return spec.print_list(env, items, format);
     }
-    listeners.assign(response.listeners().begin(), response.listeners().end());
-    version = response.version();
   }
-  if (listeners.empty()) {
-    env.err << "No listeners at config version " << version << ".\n";
+  if (spec.count(items) == 0) {
+    env.err << "No " << spec.plural << " at config version " << items.version()
+            << ".\n";
     return kExitOk;
   }
+  return spec.print_table(env, items);
+}
+
+// A List's resources printed as the config file they would be part of, so
+// that the output applies back.
+template <typename ListResponse, typename Items>
+int PrintAsConfig(Env& env, const ListResponse& list, OutputFormat format,
+                  const Items& items, Items* (v1::Config::*mutable_items)()) {
+  v1::Config config;
+  *(config.*mutable_items)() = items;
+  config.set_version(list.version());
+  return PrintMessage(env, config, format);
+}
+
+int PrintListenerTable(Env& env, const v1::ListListenersResponse& list) {
   std::map<std::string, v1::ListenerStatus> states;
   int code = kExitOk;
   if (!ListenerStates(env, &states, &code)) return code;
   Table table({"NAME", "ADDRESS", "PORT", "PROTOCOL", "TARGET", "STATE",
                "CONNECTIONS"});
-  for (const v1::Listener& l : listeners) {
+  for (const v1::Listener& l : list.listeners()) {
     table.AddRow({l.name(), l.address(), absl::StrCat(l.port()),
                   v1::Listener::Protocol_Name(l.protocol()), TargetText(l),
                   StateName(states, l.name()),
@@ -178,44 +215,34 @@ int GetListeners(Env& env) {
   return kExitOk;
 }
 
-int GetRoutes(Env& env) {
-  OutputFormat format = FormatOf(env, OutputFormat::kTable);
-  std::vector<v1::RouteTable> tables;
-  uint64_t version = 0;
-  if (env.inv.args.size() == 2) {
-    v1::GetRequest request;
-    request.set_name(env.inv.args[1]);
-    v1::GetRouteTableResponse response;
-    grpc::Status s =
-        env.stub.GetRouteTable(NewContext(env).get(), request, &response);
-    if (!s.ok()) return Fail(env, s);
-    if (format != OutputFormat::kTable) {
-      return PrintMessage(env, response.route_table(), format);
-    }
-    tables.push_back(response.route_table());
-    version = response.version();
-  } else {
-    v1::ListRouteTablesResponse response;
-    grpc::Status s = env.stub.ListRouteTables(NewContext(env).get(),
-                                              v1::ListRequest(), &response);
-    if (!s.ok()) return Fail(env, s);
-    if (format != OutputFormat::kTable) {
-      v1::Config config;
-      *config.mutable_route_tables() = response.route_tables();
-      config.set_version(response.version());
-      return PrintMessage(env, config, format);
-    }
-    tables.assign(response.route_tables().begin(),
-                  response.route_tables().end());
-    version = response.version();
-  }
-  if (tables.empty()) {
-    env.err << "No route tables at config version " << version << ".\n";
-    return kExitOk;
-  }
+int GetListeners(Env& env) {
+  using List = v1::ListListenersResponse;
+  GetSpec<v1::GetListenerResponse, List> spec{
+      "listeners",
+      &v1::ControlPlane::StubInterface::GetListener,
+      &v1::ControlPlane::StubInterface::ListListeners,
+      [](const v1::GetListenerResponse& r) -> const google::protobuf::Message& {
+        return r.listener();
+      },
+      [](Env& env, const List& list, OutputFormat format) {
+        return PrintAsConfig(env, list, format, list.listeners(),
+                             &v1::Config::mutable_listeners);
+      },
+      [](Env&, const v1::GetListenerResponse& r, List* list, int*) {
+        *list->add_listeners() = r.listener();
+        list->set_version(r.version());
+        return true;
+      },
+      [](const List& list) { return list.listeners_size(); },
+      PrintListenerTable,
+  };
+  return GetOneOrList(env, spec);
+}
+
+int PrintRouteTable(Env& env, const v1::ListRouteTablesResponse& list) {
   Table table({"TABLE", "ROUTE", "HOST", "PATH", "METHODS", "HEADERS", "POOLS",
                "TIMEOUT"});
-  for (const v1::RouteTable& t : tables) {
+  for (const v1::RouteTable& t : list.route_tables()) {
     if (t.routes().empty()) table.AddRow({t.name(), "(no routes)"});
     for (const v1::Route& r : t.routes()) {
       const v1::RouteMatch& m = r.match();
@@ -230,40 +257,30 @@ int GetRoutes(Env& env) {
   return kExitOk;
 }
 
-int GetPools(Env& env) {
-  OutputFormat format = FormatOf(env, OutputFormat::kTable);
-  std::vector<v1::BackendPool> pools;
-  uint64_t version = 0;
-  if (env.inv.args.size() == 2) {
-    v1::GetRequest request;
-    request.set_name(env.inv.args[1]);
-    v1::GetPoolResponse response;
-    grpc::Status s =
-        env.stub.GetPool(NewContext(env).get(), request, &response);
-    if (!s.ok()) return Fail(env, s);
-    if (format != OutputFormat::kTable) {
-      return PrintMessage(env, response.pool(), format);
-    }
-    pools.push_back(response.pool());
-    version = response.version();
-  } else {
-    v1::ListPoolsResponse response;
-    grpc::Status s =
-        env.stub.ListPools(NewContext(env).get(), v1::ListRequest(), &response);
-    if (!s.ok()) return Fail(env, s);
-    if (format != OutputFormat::kTable) {
-      v1::Config config;
-      *config.mutable_pools() = response.pools();
-      config.set_version(response.version());
-      return PrintMessage(env, config, format);
-    }
-    pools.assign(response.pools().begin(), response.pools().end());
-    version = response.version();
-  }
-  if (pools.empty()) {
-    env.err << "No pools at config version " << version << ".\n";
-    return kExitOk;
-  }
+int GetRoutes(Env& env) {
+  using List = v1::ListRouteTablesResponse;
+  GetSpec<v1::GetRouteTableResponse, List> spec{
+      "route tables",
+      &v1::ControlPlane::StubInterface::GetRouteTable,
+      &v1::ControlPlane::StubInterface::ListRouteTables,
+      [](const v1::GetRouteTableResponse& r)
+          -> const google::protobuf::Message& { return r.route_table(); },
+      [](Env& env, const List& list, OutputFormat format) {
+        return PrintAsConfig(env, list, format, list.route_tables(),
+                             &v1::Config::mutable_route_tables);
+      },
+      [](Env&, const v1::GetRouteTableResponse& r, List* list, int*) {
+        *list->add_route_tables() = r.route_table();
+        list->set_version(r.version());
+        return true;
+      },
+      [](const List& list) { return list.route_tables_size(); },
+      PrintRouteTable,
+  };
+  return GetOneOrList(env, spec);
+}
+
+int PrintPoolTable(Env& env, const v1::ListPoolsResponse& list) {
   v1::StatsResponse stats;
   int code = kExitOk;
   if (!GetStats(env, &stats, &code)) return code;
@@ -272,7 +289,7 @@ int GetPools(Env& env) {
     if (e.health() == v1::EndpointStats::HEALTHY) ++healthy[e.pool()];
   }
   Table table({"NAME", "POLICY", "ENDPOINTS", "HEALTHY", "CHECK"});
-  for (const v1::BackendPool& p : pools) {
+  for (const v1::BackendPool& p : list.pools()) {
     table.AddRow({p.name(), v1::BackendPool::LbPolicy_Name(p.lb_policy()),
                   absl::StrCat(p.endpoints_size()),
                   absl::StrCat(healthy[p.name()], "/", p.endpoints_size()),
@@ -280,6 +297,83 @@ int GetPools(Env& env) {
   }
   env.out << table.Render();
   return kExitOk;
+}
+
+int GetPools(Env& env) {
+  using List = v1::ListPoolsResponse;
+  GetSpec<v1::GetPoolResponse, List> spec{
+      "pools",
+      &v1::ControlPlane::StubInterface::GetPool,
+      &v1::ControlPlane::StubInterface::ListPools,
+      [](const v1::GetPoolResponse& r) -> const google::protobuf::Message& {
+        return r.pool();
+      },
+      [](Env& env, const List& list, OutputFormat format) {
+        return PrintAsConfig(env, list, format, list.pools(),
+                             &v1::Config::mutable_pools);
+      },
+      [](Env&, const v1::GetPoolResponse& r, List* list, int*) {
+        *list->add_pools() = r.pool();
+        list->set_version(r.version());
+        return true;
+      },
+      [](const List& list) { return list.pools_size(); },
+      PrintPoolTable,
+  };
+  return GetOneOrList(env, spec);
+}
+
+int PrintCertificateTable(Env& env, const v1::ListCertificatesResponse& list) {
+  Table table({"NAME", "LISTENER", "NAMES", "NOT AFTER", "DAYS LEFT", "KEY",
+               "USED BY"});
+  for (const v1::CertificateInfo& c : list.certificates()) {
+    table.AddRow(
+        {c.name(), c.listener().empty() ? "(shared)" : c.listener(),
+         c.dns_names().empty() ? "-" : absl::StrJoin(c.dns_names(), ","),
+         TimestampText(c.not_after(), c.has_not_after()),
+         c.has_not_after() ? absl::StrCat(c.days_left()) : "-",
+         c.key_type().empty() ? "-" : c.key_type(),
+         c.listeners().empty() ? "(nothing)"
+                               : absl::StrJoin(c.listeners(), ",")});
+  }
+  env.out << table.Render();
+  return kExitOk;
+}
+
+int GetCertificates(Env& env) {
+  using List = v1::ListCertificatesResponse;
+  GetSpec<v1::GetCertificateResponse, List> spec{
+      "certificates",
+      &v1::ControlPlane::StubInterface::GetCertificate,
+      &v1::ControlPlane::StubInterface::ListCertificates,
+      [](const v1::GetCertificateResponse& r)
+          -> const google::protobuf::Message& { return r.certificate(); },
+      [](Env& env, const List& list, OutputFormat format) {
+        return PrintMessage(env, list, format);
+      },
+      // Get returns the resource (PEM); its row comes from what
+      // ListCertificates read from that PEM.
+      [](Env& env, const v1::GetCertificateResponse& r, List* list,
+         int* code) {
+        List all;
+        grpc::Status s = env.stub.ListCertificates(NewContext(env).get(),
+                                                   v1::ListRequest(), &all);
+        if (!s.ok()) {
+          *code = Fail(env, s);
+          return false;
+        }
+        list->set_version(all.version());
+        for (const v1::CertificateInfo& c : all.certificates()) {
+          if (c.listener().empty() && c.name() == r.certificate().name()) {
+            *list->add_certificates() = c;
+          }
+        }
+        return true;
+      },
+      [](const List& list) { return list.certificates_size(); },
+      PrintCertificateTable,
+  };
+  return GetOneOrList(env, spec);
 }
 
 int GetEndpoints(Env& env) {
@@ -342,6 +436,8 @@ int CmdGet(Env& env) {
       return GetEndpoints(env);
     case Kind::kConfig:
       return GetConfig(env);
+    case Kind::kCertificate:
+      return GetCertificates(env);
   }
   return kExitUsage;
 }
@@ -437,6 +533,7 @@ int CmdDescribe(Env& env) {
     }
     case Kind::kEndpoint:
     case Kind::kConfig:
+    case Kind::kCertificate:
       env.err << "proxyctl: describe works on listeners, routes and pools; "
                  "try 'proxyctl get "
               << KindPlural(*kind) << "'\n";

@@ -32,6 +32,7 @@ namespace {
 
 namespace control = proxy::control;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kProxyctl[] = "ctl/proxyctl";
 constexpr char kTestData[] = "ctl/testdata/";
@@ -158,7 +159,7 @@ class ProxyctlTest : public ::testing::Test {
     dp_.SetStats(stats);
 
     control::ControlPlane::Options options;
-    options.clock = [] { return kNow; };
+    options.clock = [this] { return now_; };
     absl::StatusOr<std::unique_ptr<control::ControlPlane>> cp =
         control::ControlPlane::Create(options, &dp_);
     ASSERT_TRUE(cp.ok()) << cp.status();
@@ -204,6 +205,8 @@ class ProxyctlTest : public ::testing::Test {
         << "golden file " << file << " differs; see the top of this test";
   }
 
+  // The control plane's clock: certificates are checked against it.
+  absl::Time now_ = kNow;
   control::FakeDataPlane dp_{2, /*auto_apply=*/true};
   std::unique_ptr<control::ControlPlane> cp_;
   std::unique_ptr<control::ControlPlaneService> service_;
@@ -275,6 +278,55 @@ TEST_F(ProxyctlTest, Scenario) {
   ExpectGolden("32_apply_merge",
                Run({"apply", "--merge", "-f", Data("merge.yaml")}));
   ExpectGolden("33_get_pools_after_merge", Run({"get", "pools"}));
+}
+
+// Shared and inline certificates: listing, one, redacted keys that apply
+// back and diff clean, delete while in use, rotation.
+TEST_F(ProxyctlTest, Certificates) {
+  // The test PKI is valid from 2026-11-25.
+  now_ = absl::FromUnixSeconds(1798761600);  // 2027-01-01T00:00:00Z
+  const std::string certs = Data("certs.yaml");
+  ExpectGolden("40_get_certificates_empty", Run({"get", "certificates"}));
+  ExpectGolden("41_apply_certs", Run({"apply", "-f", certs}));
+  ExpectGolden("42_get_certificates", Run({"get", "certificates"}));
+  ExpectGolden("43_get_certificate", Run({"get", "certificate", "www"}));
+  ExpectGolden("44_get_certificate_yaml",
+               Run({"get", "cert", "www", "-o", "yaml"}));
+  ExpectGolden("45_get_certificates_json",
+               Run({"get", "certificates", "-o", "json"}));
+  ExpectGolden("46_get_certificate_missing",
+               Run({"get", "certificate", "nope"}));
+  for (const char* format : {"yaml", "json"}) {
+    // No read shows a key; what it shows applies back as a no-op.
+    Result dump = Run({"get", "config", "-o", format});
+    ASSERT_EQ(dump.exit_code, 0) << dump.err;
+    EXPECT_THAT(dump.out, Not(HasSubstr("PRIVATE KEY")));
+    EXPECT_THAT(dump.out, HasSubstr("redacted:sha256:"));
+    std::string file = absl::StrCat(TempDir(), "/certs_dump.", format);
+    std::ofstream(file) << dump.out;
+    Result again = Run({"apply", "-f", file});
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_THAT(again.out, HasSubstr("unchanged: the running config (version 1)"));
+    Result diff = Run({"diff", "-f", file});
+    EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
+  }
+  for (const char* kind : {"listeners", "listener"}) {
+    std::vector<std::string> args = {"get", kind};
+    if (std::string(kind) == "listener") args.push_back("secure");
+    args.insert(args.end(), {"-o", "yaml"});
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr("PRIVATE KEY")));
+  }
+  // The file with real keys: no difference either.
+  ExpectGolden("47_diff_real_keys", Run({"diff", "-f", certs}));
+  ExpectGolden("48_delete_certificate_in_use",
+               Run({"delete", "certificate", "www"}));
+  const std::string rotated = Data("certs_rotated.yaml");
+  ExpectGolden("49_diff_rotated", Run({"diff", "-f", rotated}));
+  ExpectGolden("50_apply_rotated", Run({"apply", "-f", rotated}));
+  ExpectGolden("51_get_certificates_rotated", Run({"get", "certificates"}));
+  EXPECT_EQ(cp_->Current()->version, 2u);
 }
 
 TEST_F(ProxyctlTest, UsageErrors) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "api/resources.h"
 #include "proxy/control/normalize.h"
+#include "proxy/control/secrets.h"
 #include "proxy/control/validate.h"
 
 namespace locus::proxy::control {
@@ -36,6 +37,8 @@ const char* KindName(v1::Kind kind) {
       return "route table";
     case v1::POOL:
       return "pool";
+    case v1::CERTIFICATE:
+      return "certificate";
     default:
       return "resource";
   }
@@ -89,7 +92,8 @@ std::vector<std::string> NamePaths(
 ResourcePaths ExistingPaths(const v1::Config& config) {
   return ResourcePaths{NamePaths(config.listeners(), "listeners"),
                        NamePaths(config.route_tables(), "route_tables"),
-                       NamePaths(config.pools(), "pools")};
+                       NamePaths(config.pools(), "pools"),
+                       NamePaths(config.certificates(), "certificates")};
 }
 
 template <typename Message>
@@ -271,7 +275,9 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
         for (absl::Status s :
              {CheckUniqueNames(request.config().listeners(), "listeners"),
               CheckUniqueNames(request.config().route_tables(), "route_tables"),
-              CheckUniqueNames(request.config().pools(), "pools")}) {
+              CheckUniqueNames(request.config().pools(), "pools"),
+              CheckUniqueNames(request.config().certificates(),
+                               "certificates")}) {
           if (!s.ok()) return s;
         }
         candidate = current_->config;
@@ -282,6 +288,8 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
                   candidate.mutable_route_tables(), &paths.route_tables);
         MergeInto(request.config().pools(), "pools", candidate.mutable_pools(),
                   &paths.pools);
+        MergeInto(request.config().certificates(), "certificates",
+                  candidate.mutable_certificates(), &paths.certificates);
       } else {
         candidate = request.config();
         FillDefaults(&candidate);
@@ -323,9 +331,26 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
       paths.pools[at] = "pool";
       break;
     }
+    case v1::ApplyRequest::kCertificate: {
+      candidate = current_->config;
+      paths = ExistingPaths(candidate);
+      int at = Upsert(candidate.mutable_certificates(), request.certificate());
+      if (at == static_cast<int>(paths.certificates.size())) {
+        paths.certificates.emplace_back();
+      }
+      paths.certificates[at] = "certificate";
+      break;
+    }
     case v1::ApplyRequest::RESOURCE_NOT_SET:
       return absl::InvalidArgumentError(
-          "request: set one of config, listener, route_table or pool");
+          "request: set one of config, listener, route_table, pool or "
+          "certificate");
+  }
+  // Keys sent back redacted stand for the stored ones: from here on the
+  // candidate holds real keys only.
+  if (absl::Status s = RestoreSecrets(&candidate, paths, current_->config);
+      !s.ok()) {
+    return s;
   }
   // Certificates already in service only warn about their validity; new
   // ones must be valid now.
@@ -413,15 +438,23 @@ absl::StatusOr<v1::DeleteResponse> ControlPlane::CommitDelete(
       referrers = PoolReferrers(candidate, request.name());
       if (index >= 0) candidate.mutable_pools()->DeleteSubrange(index, 1);
       break;
+    case v1::CERTIFICATE:
+      index = api::IndexOfName(candidate.certificates(), request.name());
+      referrers = CertificateReferrers(candidate, request.name());
+      if (index >= 0) {
+        candidate.mutable_certificates()->DeleteSubrange(index, 1);
+      }
+      break;
     default:
       return absl::InvalidArgumentError(
-          "kind: required: LISTENER, ROUTE_TABLE or POOL");
+          "kind: required: LISTENER, ROUTE_TABLE, POOL or CERTIFICATE");
   }
   const char* kind = KindName(request.kind());
   if (index < 0) {
     const char* list = request.kind() == v1::LISTENER      ? "listeners"
                        : request.kind() == v1::ROUTE_TABLE ? "routes"
-                                                           : "pools";
+                       : request.kind() == v1::POOL        ? "pools"
+                                                           : "certificates";
     return absl::NotFoundError(absl::StrCat(
         kind, " \"", request.name(), "\" not found at version ",
         current_->version, "; `proxyctl get ", list, "` lists them"));

@@ -52,6 +52,9 @@ class ControlPlane {
 
   std::shared_ptr<const ConfigSnapshot> Current() const;
 
+  // Options::clock: what certificate validity is measured against.
+  absl::Time Now() const { return options_.clock(); }
+
   // Both return once every core serves the resulting version, or after
   // Options::apply_wait_limit (then `applied` is false).
   absl::StatusOr<api::v1::ApplyResponse> Apply(

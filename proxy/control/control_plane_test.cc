@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "api/secrets.h"
 #include "proxy/control/fake_data_plane.h"
 #include "proxy/control/test_configs.h"
 #include "proxy/tls/test_certs.h"
@@ -578,6 +579,210 @@ TEST_F(ControlPlaneTest, StoredCertificateThatExpiredSinceDoesNotBlockRestartOrC
   absl::StatusOr<v1::ApplyResponse> r = (*cp)->Apply(ApplyConfig(changed));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*cp)->Current()->version, 2u);
+}
+
+// ---- shared certificates -----------------------------------------------------
+
+v1::Certificate Shared(const std::string& name, const tls::testing::TestPki::Leaf& leaf) {
+  v1::Certificate c;
+  c.set_name(name);
+  c.set_cert_chain_pem(leaf.chain_pem);
+  c.set_private_key_pem(leaf.key_pem);
+  return c;
+}
+
+// BaseConfig with shared certificate "www" served by listener "web".
+v1::Config WithSharedCert(const tls::testing::TestPki::Leaf& leaf) {
+  v1::Config c = BaseConfig();
+  *c.add_certificates() = Shared("www", leaf);
+  c.mutable_listeners(0)->mutable_tls()->add_certificate_refs("www");
+  return c;
+}
+
+TEST_F(ControlPlaneTest, SharedCertificateApplyRotateAndDelete) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  tls::testing::TestPki::Leaf v1_leaf = LeafValidAround(pki, kNow);
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(ApplyConfig(WithSharedCert(v1_leaf)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  bool created = false;
+  for (const v1::ResourceChange& c : r->changes()) {
+    if (c.kind() == v1::CERTIFICATE && c.name() == "www" && c.op() == v1::ResourceChange::CREATED) {
+      created = true;
+    }
+  }
+  EXPECT_TRUE(created);
+
+  // Rotation: ApplyRequest.certificate with the same name, new PEM.
+  std::shared_ptr<WatchHub::Subscription> watch = cp->Watch(false);
+  tls::testing::TestPki::Leaf v2_leaf = LeafValidAround(pki, kNow);
+  v1::ApplyRequest rotate;
+  *rotate.mutable_certificate() = Shared("www", v2_leaf);
+  r = cp->Apply(rotate);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version(), 2u);
+  ASSERT_EQ(r->changes_size(), 1);
+  EXPECT_EQ(r->changes(0).kind(), v1::CERTIFICATE);
+  EXPECT_EQ(r->changes(0).op(), v1::ResourceChange::UPDATED);
+  EXPECT_EQ(cp->Current()->config.certificates(0).cert_chain_pem(), v2_leaf.chain_pem);
+  EXPECT_EQ(dp_.published().back()->config.certificates(0).private_key_pem(), v2_leaf.key_pem);
+  v1::WatchEvent event;
+  absl::Status closed;
+  ASSERT_EQ(watch->Wait(absl::Seconds(1), &event, &closed), Next::kEvent);  // initial
+  ASSERT_EQ(watch->Wait(absl::Seconds(1), &event, &closed), Next::kEvent);
+  ASSERT_EQ(event.changes_size(), 1);
+  EXPECT_EQ(event.changes(0).kind(), v1::CERTIFICATE);
+  cp->EndWatch(watch);
+
+  // A bad single certificate: its own path, nothing changes.
+  v1::ApplyRequest bad;
+  *bad.mutable_certificate() = Shared("www", v2_leaf);
+  tls::EvpPkeyPtr stranger = tls::testing::MakeEcKey("P-256");
+  bad.mutable_certificate()->set_private_key_pem(tls::testing::ToPem(stranger.get()));
+  r = cp->Apply(bad);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("certificate.private_key_pem: does not match"));
+  EXPECT_EQ(cp->Current()->version, 2u);
+
+  // Delete: refused while referenced, then allowed.
+  v1::DeleteRequest del;
+  del.set_kind(v1::CERTIFICATE);
+  del.set_name("www");
+  absl::StatusOr<v1::DeleteResponse> d = cp->Delete(del);
+  ASSERT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(d.status().message()),
+              HasSubstr("certificate \"www\" is still used by listener \"web\""));
+  EXPECT_EQ(cp->Current()->version, 2u);
+  del.set_name("nope");
+  EXPECT_EQ(cp->Delete(del).status().code(), absl::StatusCode::kNotFound);
+
+  v1::ApplyRequest staged;
+  *staged.mutable_certificate() = Shared("staged", v1_leaf);
+  ASSERT_TRUE(cp->Apply(staged).ok());
+  del.set_name("staged");
+  d = cp->Delete(del);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(cp->Current()->config.certificates_size(), 1);
+}
+
+TEST_F(ControlPlaneTest, RedactedKeysApplyBackAsTheStoredOnes) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  tls::testing::TestPki::Leaf shared = LeafValidAround(pki, kNow);
+  tls::testing::TestPki::Leaf inline_leaf = LeafValidAround(pki, kNow);
+  v1::Config c = WithSharedCert(shared);
+  v1::Certificate* own = c.mutable_listeners(0)->mutable_tls()->add_certificates();
+  *own = Shared("own", inline_leaf);
+  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS1vbmU=");
+  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS10d28=");
+  ASSERT_TRUE(cp->Apply(ApplyConfig(c)).ok());
+  const uint64_t version = cp->Current()->version;
+
+  // What a read returns, applied back: a no-op.
+  v1::Config read = cp->Current()->config;
+  api::RedactSecrets(&read);
+  ASSERT_TRUE(api::IsRedacted(read.certificates(0).private_key_pem()));
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(ApplyConfig(read));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->changed());
+  EXPECT_EQ(cp->Current()->version, version);
+
+  // Edited elsewhere, keys still redacted: the change applies, the stored
+  // (and persisted, and published) config keeps the real keys.
+  read.mutable_pools(0)->mutable_endpoints(0)->set_port(9191);
+  r = cp->Apply(ApplyConfig(read));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->changed());
+  const v1::Config& now = cp->Current()->config;
+  EXPECT_EQ(now.certificates(0).private_key_pem(), shared.key_pem);
+  EXPECT_EQ(Web(now).tls().certificates(0).private_key_pem(), inline_leaf.key_pem);
+  EXPECT_EQ(now.session_tickets().keys(1), "dGlja2V0LWtleS10d28=");
+  EXPECT_EQ(dp_.published().back()->config.certificates(0).private_key_pem(), shared.key_pem);
+  EXPECT_THAT(Read(state_path_), HasSubstr("PRIVATE KEY"));
+
+  // A single listener sent back redacted keeps its inline key too.
+  v1::ApplyRequest one;
+  *one.mutable_listener() = Web(read);
+  one.mutable_listener()->mutable_limits()->set_max_connections(7);
+  r = cp->Apply(one);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Web(cp->Current()->config).tls().certificates(0).private_key_pem(), inline_leaf.key_pem);
+}
+
+TEST_F(ControlPlaneTest, RedactedKeyThatDoesNotMatchIsRefused) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
+  v1::Config c = WithSharedCert(leaf);
+  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS1vbmU=");
+  ASSERT_TRUE(cp->Apply(ApplyConfig(c)).ok());
+  const uint64_t version = cp->Current()->version;
+
+  v1::Config wrong = c;
+  wrong.mutable_certificates(0)->set_private_key_pem(api::RedactedForm("some other key"));
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(ApplyConfig(wrong));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "certificates[0].private_key_pem: redacted key does not match the stored key of "
+            "certificate \"www\"; send the PEM");
+
+  // The right digest under another name (a new certificate) stands for no
+  // stored key.
+  v1::ApplyRequest renamed;
+  *renamed.mutable_certificate() = Shared("www2", leaf);
+  renamed.mutable_certificate()->set_private_key_pem(api::RedactedForm(leaf.key_pem));
+  r = cp->Apply(renamed);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("certificate.private_key_pem: redacted key does not match the stored key of "
+                        "certificate \"www2\"; send the PEM"));
+
+  // Inline: matched only against the same listener's certificate.
+  v1::Config moved = BaseConfig();
+  v1::Certificate* own = moved.mutable_listeners(0)->mutable_tls()->add_certificates();
+  *own = Shared("www", leaf);
+  own->set_private_key_pem(api::RedactedForm(leaf.key_pem));
+  r = cp->Apply(ApplyConfig(moved));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("listeners[0].tls.certificates[0].private_key_pem: redacted key does not "
+                        "match"));
+
+  v1::Config tickets = c;
+  tickets.mutable_session_tickets()->set_keys(0, api::RedactedForm("other"));
+  r = cp->Apply(ApplyConfig(tickets));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("session_tickets.keys[0]: redacted key does not match any stored ticket key"));
+  EXPECT_EQ(cp->Current()->version, version);
+
+  // validate_only accepts the redacted form like a real apply.
+  v1::ApplyRequest check = ApplyConfig(c);
+  api::RedactSecrets(check.mutable_config());
+  check.set_validate_only(true);
+  r = cp->Apply(check);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->changed());
+}
+
+TEST_F(ControlPlaneTest, MergeUpsertsSharedCertificates) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
+  ASSERT_TRUE(cp->Apply(ApplyConfig(WithSharedCert(leaf))).ok());
+  v1::ApplyRequest merge;
+  merge.set_merge(true);
+  *merge.mutable_config()->add_certificates() = Shared("api", leaf);
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(merge);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(cp->Current()->config.certificates_size(), 2);
+  EXPECT_EQ(cp->Current()->config.certificates(0).name(), "api");
+  *merge.mutable_config()->add_certificates() = Shared("api", leaf);
+  r = cp->Apply(merge);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("certificates[1].name: \"api\" is already used by certificates[0]"));
 }
 
 }  // namespace

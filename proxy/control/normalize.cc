@@ -203,6 +203,7 @@ void SortByName(v1::Config* config) {
   SortRepeated(config->mutable_listeners());
   SortRepeated(config->mutable_route_tables());
   SortRepeated(config->mutable_pools());
+  SortRepeated(config->mutable_certificates());
 }
 
 std::string CanonicalBytes(const v1::Config& config) {
@@ -218,6 +219,7 @@ std::vector<v1::ResourceChange> DiffConfigs(const v1::Config& from,
   DiffKind(from.listeners(), to.listeners(), v1::LISTENER, &changes);
   DiffKind(from.route_tables(), to.route_tables(), v1::ROUTE_TABLE, &changes);
   DiffKind(from.pools(), to.pools(), v1::POOL, &changes);
+  DiffKind(from.certificates(), to.certificates(), v1::CERTIFICATE, &changes);
   return changes;
 }
 

@@ -46,10 +46,13 @@ inline constexpr int64_t kDefaultKeepaliveIdleSeconds = 60;
 void FillDefaults(api::v1::Listener* listener);
 void FillDefaults(api::v1::RouteTable* table);
 void FillDefaults(api::v1::BackendPool* pool);
+// A certificate has no defaults; this exists for the generic merge code.
+inline void FillDefaults(api::v1::Certificate*) {}
 void FillDefaults(api::v1::Config* config);
 
-// Sorts listeners, route tables and pools by name. Routes and endpoints keep
-// their order: it matters.
+// Sorts listeners, route tables, pools and shared certificates by name.
+// Routes, endpoints, a listener's inline certificates and certificate_refs
+// keep their order: it matters.
 void SortByName(api::v1::Config* config);
 
 // Deterministic serialization of a normalized config without its version.

@@ -202,5 +202,47 @@ TEST(NormalizeTest, DiffNamesCreatedUpdatedDeletedByKindThenName) {
   EXPECT_TRUE(DiffConfigs(from, from).empty());
 }
 
+TEST(NormalizeTest, SharedCertificatesSortByNameInlineOnesAndRefsKeepOrder) {
+  v1::Config c = BaseConfig();
+  c.add_certificates()->set_name("zz");
+  c.add_certificates()->set_name("aa");
+  v1::ListenerTls* t = c.mutable_listeners(0)->mutable_tls();
+  t->add_certificates()->set_name("second");
+  t->add_certificates()->set_name("first");
+  t->add_certificate_refs("zz");
+  t->add_certificate_refs("aa");
+  SortByName(&c);
+  EXPECT_EQ(c.certificates(0).name(), "aa");
+  EXPECT_EQ(c.certificates(1).name(), "zz");
+  const v1::ListenerTls& sorted = c.listeners(1).tls();  // "web"
+  EXPECT_EQ(sorted.certificates(0).name(), "second");
+  EXPECT_EQ(sorted.certificate_refs(0), "zz");
+}
+
+TEST(NormalizeTest, DiffReportsCertificatesAfterPools) {
+  v1::Config from = BaseConfig();
+  v1::Certificate* www = from.add_certificates();
+  www->set_name("www");
+  www->set_cert_chain_pem("v1");
+  from.add_certificates()->set_name("old");
+  SortByName(&from);
+  v1::Config to = from;
+  to.mutable_certificates(1)->set_cert_chain_pem("v2");  // www rotated
+  to.mutable_certificates()->DeleteSubrange(0, 1);       // old
+  to.add_certificates()->set_name("new");
+  to.mutable_pools(0)->set_lb_policy(v1::BackendPool::RANDOM);
+  SortByName(&to);
+  std::vector<v1::ResourceChange> changes = DiffConfigs(from, to);
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[0].kind(), v1::POOL);
+  EXPECT_EQ(changes[1].kind(), v1::CERTIFICATE);
+  EXPECT_EQ(changes[1].name(), "new");
+  EXPECT_EQ(changes[1].op(), v1::ResourceChange::CREATED);
+  EXPECT_EQ(changes[2].name(), "old");
+  EXPECT_EQ(changes[2].op(), v1::ResourceChange::DELETED);
+  EXPECT_EQ(changes[3].name(), "www");
+  EXPECT_EQ(changes[3].op(), v1::ResourceChange::UPDATED);
+}
+
 }  // namespace
 }  // namespace locus::proxy::control

@@ -5,11 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/resources.h"
+#include "api/secrets.h"
+#include "proxy/control/certificates.h"
 
 namespace locus::proxy::control {
 namespace {
 
 namespace v1 = api::v1;
+namespace control = ::locus::proxy::control;
 
 // absl and gRPC share the canonical status code numbering.
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -44,6 +47,7 @@ grpc::Status ControlPlaneService::GetListener(
     return NotFound("listener", request->name(), current->version, "listeners");
   }
   *response->mutable_listener() = *l;
+  api::RedactSecrets(response->mutable_listener());
   response->set_version(current->version);
   return grpc::Status::OK;
 }
@@ -53,6 +57,9 @@ grpc::Status ControlPlaneService::ListListeners(
     v1::ListListenersResponse* response) {
   auto current = control_plane_->Current();
   *response->mutable_listeners() = current->config.listeners();
+  for (v1::Listener& l : *response->mutable_listeners()) {
+    api::RedactSecrets(&l);
+  }
   response->set_version(current->version);
   return grpc::Status::OK;
 }
@@ -103,10 +110,36 @@ grpc::Status ControlPlaneService::ListPools(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status ControlPlaneService::GetCertificate(
+    grpc::ServerContext*, const v1::GetRequest* request,
+    v1::GetCertificateResponse* response) {
+  auto current = control_plane_->Current();
+  const v1::Certificate* c =
+      api::FindByName(current->config.certificates(), request->name());
+  if (c == nullptr) {
+    return NotFound("certificate", request->name(), current->version,
+                    "certificates");
+  }
+  *response->mutable_certificate() = *c;
+  api::RedactSecrets(response->mutable_certificate());
+  response->set_version(current->version);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlPlaneService::ListCertificates(
+    grpc::ServerContext*, const v1::ListRequest*,
+    v1::ListCertificatesResponse* response) {
+  // Qualified: the member of the same name hides it.
+  *response = control::ListCertificates(control_plane_->Current()->config,
+                                        control_plane_->Now());
+  return grpc::Status::OK;
+}
+
 grpc::Status ControlPlaneService::GetConfig(grpc::ServerContext*,
                                             const v1::GetConfigRequest*,
                                             v1::Config* response) {
   *response = control_plane_->Current()->config;
+  api::RedactSecrets(response);
   return grpc::Status::OK;
 }
 
@@ -116,6 +149,7 @@ grpc::Status ControlPlaneService::Apply(grpc::ServerContext*,
   absl::StatusOr<v1::ApplyResponse> result = control_plane_->Apply(*request);
   if (!result.ok()) return ToGrpc(result.status());
   *response = *std::move(result);
+  api::RedactSecrets(response->mutable_config());
   return grpc::Status::OK;
 }
 
@@ -144,6 +178,9 @@ grpc::Status ControlPlaneService::Watch(
     if (next == WatchHub::Subscription::Next::kClosed) {
       result = ToGrpc(closed);
       break;
+    }
+    if (next == WatchHub::Subscription::Next::kEvent && event.has_config()) {
+      api::RedactSecrets(event.mutable_config());
     }
     if (next == WatchHub::Subscription::Next::kEvent && !writer->Write(event)) {
       break;  // the client went away

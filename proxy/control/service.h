@@ -1,4 +1,6 @@
 // locus.api.v1.ControlPlane over gRPC: a thin adapter over ControlPlane.
+// Every read that carries a config or a listener redacts its secrets here
+// (api/secrets.h): the ControlPlane holds real keys, nothing sent out does.
 #ifndef LOCUS_PROXY_CONTROL_SERVICE_H_
 #define LOCUS_PROXY_CONTROL_SERVICE_H_
 
@@ -37,6 +39,12 @@ class ControlPlaneService final : public api::v1::ControlPlane::Service {
   grpc::Status ListPools(grpc::ServerContext* context,
                          const api::v1::ListRequest* request,
                          api::v1::ListPoolsResponse* response) override;
+  grpc::Status GetCertificate(
+      grpc::ServerContext* context, const api::v1::GetRequest* request,
+      api::v1::GetCertificateResponse* response) override;
+  grpc::Status ListCertificates(
+      grpc::ServerContext* context, const api::v1::ListRequest* request,
+      api::v1::ListCertificatesResponse* response) override;
   grpc::Status GetConfig(grpc::ServerContext* context,
                          const api::v1::GetConfigRequest* request,
                          api::v1::Config* response) override;

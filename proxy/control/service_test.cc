@@ -12,10 +12,13 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "api/secrets.h"
+#include "proxy/control/certificates.h"
 #include "proxy/control/fake_data_plane.h"
 #include "proxy/control/grpc_test_util.h"
 #include "proxy/control/server.h"
 #include "proxy/control/test_configs.h"
+#include "proxy/tls/test_certs.h"
 
 namespace locus::proxy::control {
 namespace {
@@ -301,6 +304,174 @@ TEST_F(ServiceTest, HealthAndReflectionAreServed) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(response, HasSubstr("locus.api.v1.ControlPlane"));
   EXPECT_THAT(response, HasSubstr("grpc.health.v1.Health"));
+}
+
+// ---- certificates and secrets ------------------------------------------------
+
+namespace tt = ::locus::proxy::tls::testing;
+
+class ServiceTlsTest : public ServiceTest {
+ protected:
+  // Shared "www" (www.example.com, 127.0.0.1) served by "web"; inline "own"
+  // on "web"; shared "staged" served by nobody; two ticket keys.
+  v1::Config TlsConfig() {
+    v1::Config c = BaseConfig();
+    auto cert = [](v1::Certificate* out, const std::string& name,
+                   const tt::TestPki::Leaf& leaf) {
+      out->set_name(name);
+      out->set_cert_chain_pem(leaf.chain_pem);
+      out->set_private_key_pem(leaf.key_pem);
+    };
+    cert(c.add_certificates(), "www", www_);
+    cert(c.add_certificates(), "staged", www_);
+    c.mutable_listeners(0)->mutable_tls()->add_certificate_refs("www");
+    cert(c.mutable_listeners(0)->mutable_tls()->add_certificates(), "own", own_);
+    c.mutable_session_tickets()->add_keys(kTicketKey);
+    return c;
+  }
+
+  static tt::TestPki::Leaf Issue(const tt::TestPki& pki, const std::string& host,
+                                 std::vector<std::string> ips, absl::Duration left) {
+    tt::CertSpec spec;
+    spec.common_name = host;
+    spec.dns_names = {host};
+    spec.ip_addresses = std::move(ips);
+    spec.not_before = absl::Now() - absl::Hours(1);
+    spec.not_after = absl::Now() + left;
+    return pki.Issue(spec);
+  }
+
+  static constexpr char kTicketKey[] =
+      "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v";
+  tt::TestPki pki_;
+  tt::TestPki::Leaf www_ =
+      Issue(pki_, "www.example.com", {"127.0.0.1"}, absl::Hours(24 * 100) + absl::Minutes(5));
+  tt::TestPki::Leaf own_ = Issue(pki_, "own.example.com", {}, absl::Hours(24 * 200));
+};
+
+// Every read RPC: not one returns a PEM private key or a ticket key.
+TEST_F(ServiceTlsTest, NoReadReturnsAKey) {
+  std::vector<std::string> responses;
+  auto keep = [&](const google::protobuf::Message& m) {
+    responses.push_back(m.SerializeAsString());
+  };
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(Deadline(10));
+  v1::WatchRequest watch_request;
+  watch_request.set_include_config(true);
+  std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> watch =
+      stub_->Watch(&watch_context, watch_request);
+  v1::WatchEvent event;
+  ASSERT_TRUE(watch->Read(&event));  // initial, version 0
+
+  v1::ApplyRequest validate;
+  *validate.mutable_config() = TlsConfig();
+  validate.set_validate_only(true);
+  v1::ApplyResponse applied;
+  ASSERT_TRUE(Apply(validate, &applied).ok());
+  keep(applied);
+  ASSERT_TRUE(ApplyConfig(TlsConfig(), &applied).ok());
+  keep(applied);
+  EXPECT_EQ(applied.config().certificates(1).private_key_pem(),
+            api::RedactedForm(www_.key_pem));
+  EXPECT_EQ(applied.config().session_tickets().keys(0), api::RedactedForm(kTicketKey));
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.version(), 1u);
+  ASSERT_TRUE(event.has_config());
+  keep(event);
+
+  grpc::ClientContext c1, c2, c3, c4, c5;
+  v1::Config config;
+  ASSERT_TRUE(stub_->GetConfig(&c1, v1::GetConfigRequest(), &config).ok());
+  keep(config);
+  v1::GetRequest web;
+  web.set_name("web");
+  v1::GetListenerResponse listener;
+  ASSERT_TRUE(stub_->GetListener(&c2, web, &listener).ok());
+  keep(listener);
+  EXPECT_EQ(listener.listener().tls().certificates(0).private_key_pem(),
+            api::RedactedForm(own_.key_pem));
+  v1::ListListenersResponse listeners;
+  ASSERT_TRUE(stub_->ListListeners(&c3, v1::ListRequest(), &listeners).ok());
+  keep(listeners);
+  v1::GetRequest www;
+  www.set_name("www");
+  v1::GetCertificateResponse certificate;
+  ASSERT_TRUE(stub_->GetCertificate(&c4, www, &certificate).ok());
+  keep(certificate);
+  EXPECT_EQ(certificate.certificate().private_key_pem(), api::RedactedForm(www_.key_pem));
+  EXPECT_EQ(certificate.certificate().cert_chain_pem(), www_.chain_pem);
+  EXPECT_EQ(certificate.version(), 1u);
+  v1::ListCertificatesResponse list;
+  ASSERT_TRUE(stub_->ListCertificates(&c5, v1::ListRequest(), &list).ok());
+  keep(list);
+
+  ASSERT_EQ(responses.size(), 8u);
+  for (const std::string& r : responses) {
+    EXPECT_THAT(r, ::testing::Not(HasSubstr("PRIVATE KEY")));
+    EXPECT_THAT(r, ::testing::Not(HasSubstr(kTicketKey)));
+  }
+  // The control plane itself keeps the real keys.
+  EXPECT_EQ(cp_->Current()->config.certificates(1).private_key_pem(), www_.key_pem);
+
+  // What GetConfig returned applies back as a no-op.
+  ASSERT_TRUE(ApplyConfig(config, &applied).ok());
+  EXPECT_FALSE(applied.changed());
+  watch_context.TryCancel();
+}
+
+TEST_F(ServiceTlsTest, GetCertificateNotFound) {
+  grpc::ClientContext context;
+  v1::GetRequest request;
+  request.set_name("nope");
+  v1::GetCertificateResponse response;
+  grpc::Status s = stub_->GetCertificate(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("certificate \"nope\" not found at version 0"));
+  EXPECT_THAT(s.error_message(), HasSubstr("`proxyctl get certificates`"));
+}
+
+TEST_F(ServiceTlsTest, ListCertificatesReadsEachLeaf) {
+  v1::ApplyResponse applied;
+  ASSERT_TRUE(ApplyConfig(TlsConfig(), &applied).ok());
+  grpc::ClientContext context;
+  v1::ListCertificatesResponse list;
+  ASSERT_TRUE(stub_->ListCertificates(&context, v1::ListRequest(), &list).ok());
+  EXPECT_EQ(list.version(), 1u);
+  // Shared by name, then inline by listener and name.
+  ASSERT_EQ(list.certificates_size(), 3);
+  const v1::CertificateInfo& staged = list.certificates(0);
+  const v1::CertificateInfo& www = list.certificates(1);
+  const v1::CertificateInfo& own = list.certificates(2);
+  EXPECT_EQ(staged.name(), "staged");
+  EXPECT_TRUE(staged.listeners().empty());
+  EXPECT_EQ(www.name(), "www");
+  EXPECT_EQ(www.listener(), "");
+  EXPECT_THAT(www.subject(), HasSubstr("CN=www.example.com"));
+  EXPECT_THAT(www.issuer(), HasSubstr("Intermediate CA"));
+  EXPECT_EQ(std::vector<std::string>(www.dns_names().begin(), www.dns_names().end()),
+            (std::vector<std::string>{"www.example.com", "127.0.0.1"}));
+  EXPECT_EQ(www.days_left(), 100);
+  EXPECT_EQ(www.key_type(), "ECDSA-P256");
+  EXPECT_EQ(www.sha256_fingerprint().size(), 64u);
+  EXPECT_EQ(www.chain_length(), 2u);
+  EXPECT_EQ(std::vector<std::string>(www.listeners().begin(), www.listeners().end()),
+            std::vector<std::string>{"web"});
+  EXPECT_GT(www.not_after().seconds(), www.not_before().seconds());
+  EXPECT_EQ(own.name(), "own");
+  EXPECT_EQ(own.listener(), "web");
+  EXPECT_EQ(own.days_left(), 199);
+  EXPECT_EQ(std::vector<std::string>(own.listeners().begin(), own.listeners().end()),
+            std::vector<std::string>{"web"});
+}
+
+TEST(DaysLeftTest, RoundsDownAndGoesNegative) {
+  const absl::Time t = absl::FromUnixSeconds(1800000000);
+  EXPECT_EQ(DaysLeft(t + absl::Hours(24), t), 1);
+  EXPECT_EQ(DaysLeft(t + absl::Hours(24) - absl::Seconds(1), t), 0);
+  EXPECT_EQ(DaysLeft(t, t), 0);
+  EXPECT_EQ(DaysLeft(t - absl::Seconds(1), t), -1);
+  EXPECT_EQ(DaysLeft(t - absl::Hours(48), t), -2);
 }
 
 }  // namespace

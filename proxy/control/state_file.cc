@@ -61,8 +61,18 @@ absl::StatusOr<std::string> ReadAll(const std::string& path) {
 }
 
 absl::Status WriteAndSync(const std::string& path, absl::string_view data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  kStateFileMode);
   if (fd < 0) return IoError("cannot create", path, errno);
+  // The mode of open() applies only to a new file: a PATH.tmp left behind
+  // (or made by an older version) keeps its own, so set it before writing
+  // any key into it.
+  if (::fchmod(fd, kStateFileMode) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return IoError("cannot chmod", path, err);
+  }
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -137,6 +147,13 @@ absl::StatusOr<StateFile::Loaded> StateFile::Load(const Accept& accept) const {
   Loaded loaded;
   const bool have_main = Exists(path_);
   const bool have_last_good = Exists(last_good_path());
+  // Files written before the state held private keys may be readable by
+  // others: narrow them now, before anything else reads them.
+  for (const std::string& p : {path_, last_good_path()}) {
+    if (Exists(p) && ::chmod(p.c_str(), kStateFileMode) != 0) {
+      return IoError("cannot make it readable by the daemon only:", p, errno);
+    }
+  }
   if (!have_main && !have_last_good) {
     loaded.fresh = true;
     return loaded;

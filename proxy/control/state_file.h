@@ -12,8 +12,16 @@
 // is good, Load fails naming both problems and changes no file. It also
 // fails, before reading anything, when PATH's directory is missing or not
 // writable, so that problem shows at start-up and not at the first apply.
+//
+// The files hold secrets in the clear (certificate private keys, session
+// ticket keys: the daemon needs them after a restart, and the API only ever
+// returns them redacted), so every file written here is created with mode
+// kStateFileMode (0600, owner only) whatever the umask, and Load narrows
+// PATH and PATH.last-good to it if they are wider.
 #ifndef LOCUS_PROXY_CONTROL_STATE_FILE_H_
 #define LOCUS_PROXY_CONTROL_STATE_FILE_H_
+
+#include <sys/types.h>
 
 #include <functional>
 #include <string>
@@ -25,6 +33,9 @@
 #include "locus/api/v1/config.pb.h"
 
 namespace locus::proxy::control {
+
+// Owner read and write only: the state holds private keys.
+inline constexpr mode_t kStateFileMode = 0600;
 
 class StateFile {
  public:

@@ -102,6 +102,61 @@ TEST_F(StateFileTest, SaveThenLoadRoundTripsAsJson) {
   EXPECT_NE(loaded->modified, absl::InfinitePast());
 }
 
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+// Sets the umask for one scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+// The state holds private keys: owner-only, whatever the umask.
+TEST_F(StateFileTest, FilesAreOwnerOnlyWhateverTheUmask) {
+  ScopedUmask open_umask(0);
+  StateFile file(path_);
+  ASSERT_TRUE(file.Save(Version(1, "one")).ok());
+  EXPECT_EQ(ModeOf(path_), 0600);
+  ASSERT_TRUE(file.Save(Version(2, "two")).ok());
+  EXPECT_EQ(ModeOf(path_), 0600);
+  EXPECT_EQ(ModeOf(file.last_good_path()), 0600);
+  EXPECT_EQ(kStateFileMode, 0600);
+}
+
+// A PATH.tmp left behind with a wide mode: open() would keep its mode, so
+// the temporary file is narrowed before the config (and its keys) is
+// written into it, and PATH gets 0600 by the rename.
+TEST_F(StateFileTest, LeftoverTempFileIsNarrowedBeforeWriting) {
+  ScopedUmask open_umask(0);
+  Write(path_ + ".tmp", "stale");
+  ASSERT_EQ(::chmod((path_ + ".tmp").c_str(), 0666), 0);
+  StateFile file(path_);
+  ASSERT_TRUE(file.Save(Version(1, "one")).ok());
+  EXPECT_EQ(ModeOf(path_), 0600);
+  EXPECT_THAT(Read(path_), HasSubstr("\"one\""));
+}
+
+// Files from before keys were stored may be world-readable: Load narrows
+// them.
+TEST_F(StateFileTest, LoadNarrowsWideFiles) {
+  StateFile file(path_);
+  ASSERT_TRUE(file.Save(Version(1, "one")).ok());
+  ASSERT_TRUE(file.Save(Version(2, "two")).ok());
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(file.last_good_path().c_str(), 0664), 0);
+  absl::StatusOr<StateFile::Loaded> loaded = file.Load(AcceptNamedPools);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(ModeOf(path_), 0600);
+  EXPECT_EQ(ModeOf(file.last_good_path()), 0600);
+}
+
 TEST_F(StateFileTest, AcceptsYamlWrittenByHand) {
   Write(path_, "# edited by hand\nversion: 5\npools:\n  - name: yaml\n");
   absl::StatusOr<StateFile::Loaded> loaded =

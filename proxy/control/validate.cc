@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "api/codec.h"
+#include "api/secrets.h"
 #include "proxy/tls/cert_util.h"
 #include "proxy/tls/settings.h"
 #include "re2/re2.h"
@@ -253,7 +254,7 @@ void ValidateListener(const v1::Listener& l, const std::string& p,
                 DurationRule::kNonNegative, errors);
 }
 
-// True when `chain_pem` is served by some listener of `previous`.
+// True when `chain_pem` is in `previous`, inline or shared.
 bool InService(const v1::Config* previous, const std::string& chain_pem) {
   if (previous == nullptr) return false;
   for (const v1::Listener& l : previous->listeners()) {
@@ -261,10 +262,52 @@ bool InService(const v1::Config* previous, const std::string& chain_pem) {
       if (c.cert_chain_pem() == chain_pem) return true;
     }
   }
+  for (const v1::Certificate& c : previous->certificates()) {
+    if (c.cert_chain_pem() == chain_pem) return true;
+  }
   return false;
 }
 
+// The PEM checks every certificate gets, inline or shared; `cp` is its path.
+// Problems name the field and never quote the key.
+void ValidateCertificatePem(const v1::Certificate& c, const std::string& cp,
+                            const ValidateOptions& options, Errors* errors) {
+  if (c.cert_chain_pem().empty()) {
+    errors->Add(Field(cp, "cert_chain_pem"), "required");
+  }
+  if (c.private_key_pem().empty()) {
+    errors->Add(Field(cp, "private_key_pem"), "required");
+  } else if (api::IsRedacted(c.private_key_pem())) {
+    // Only an apply can swap a redacted key for the stored one; here (a
+    // state file, a start-up config) there is nothing to swap it with.
+    errors->Add(Field(cp, "private_key_pem"),
+                "is a redacted key with no stored key to stand for; send the "
+                "PEM");
+    return;
+  }
+  if (c.cert_chain_pem().empty() || c.private_key_pem().empty()) return;
+  const bool reject_time = options.reject_expired &&
+                           !InService(options.previous, c.cert_chain_pem());
+  tls::CertificateCheck check = tls::CheckCertificate(
+      c.cert_chain_pem(), c.private_key_pem(), options.now,
+      reject_time ? tls::TimeRule::kReject : tls::TimeRule::kWarn);
+  auto field = [&](tls::CertField f) {
+    return Field(cp, f == tls::CertField::kKey ? "private_key_pem"
+                                               : "cert_chain_pem");
+  };
+  for (const tls::CertProblem& e : check.errors) {
+    errors->Add(field(e.field), e.what);
+  }
+  if (options.warnings != nullptr) {
+    for (const tls::CertProblem& w : check.warnings) {
+      options.warnings->push_back(absl::StrCat(field(w.field), ": ", w.what));
+    }
+  }
+}
+
+// `shared`: the names of Config.certificates.
 void ValidateListenerTls(const v1::Listener& l, const std::string& p,
+                         const std::set<std::string>& shared,
                          const ValidateOptions& options, Errors* errors) {
   if (!l.has_tls()) return;
   const std::string tp = Field(p, "tls");
@@ -273,50 +316,54 @@ void ValidateListenerTls(const v1::Listener& l, const std::string& p,
     return;
   }
   const v1::ListenerTls& t = l.tls();
-  if (t.certificates_size() == 0) {
-    errors->Add(Field(tp, "certificates"), "at least one certificate is required");
-  }
-  if (t.certificates_size() > kMaxListenerCertificates) {
+  const int total = t.certificates_size() + t.certificate_refs_size();
+  if (total == 0) {
     errors->Add(Field(tp, "certificates"),
-                absl::StrCat(t.certificates_size(), " certificates; at most ",
+                "at least one certificate is required (in certificates or "
+                "certificate_refs)");
+  }
+  if (total > kMaxListenerCertificates) {
+    errors->Add(Field(tp, "certificates"),
+                absl::StrCat(total,
+                             " certificates (inline and references); at most ",
                              kMaxListenerCertificates));
     return;
   }
-  std::map<std::string, int> names;
+  // Name -> path of its first use; inline names and references share it.
+  std::map<std::string, std::string> names;
   for (int i = 0; i < t.certificates_size(); ++i) {
     const v1::Certificate& c = t.certificates(i);
     const std::string cp = Index(tp, "certificates", i);
     CheckName(c.name(), Field(cp, "name"), errors);
-    if (!c.name().empty() && !names.emplace(c.name(), i).second) {
+    if (!c.name().empty() && !names.emplace(c.name(), cp).second) {
       errors->Add(Field(cp, "name"),
                   absl::StrCat("duplicate certificate name ", Quote(c.name())));
     }
-    if (c.cert_chain_pem().empty()) {
-      errors->Add(Field(cp, "cert_chain_pem"), "required");
+    ValidateCertificatePem(c, cp, options, errors);
+  }
+  for (int i = 0; i < t.certificate_refs_size(); ++i) {
+    const std::string& ref = t.certificate_refs(i);
+    const std::string rp = Index(tp, "certificate_refs", i);
+    if (ref.empty()) {
+      errors->Add(rp, "must name a certificate of certificates");
+      continue;
     }
-    if (c.private_key_pem().empty()) {
-      errors->Add(Field(cp, "private_key_pem"), "required");
+    if (!shared.contains(ref)) {
+      errors->Add(rp, absl::StrCat("certificate ", Quote(ref),
+                                   " does not exist in certificates"));
     }
-    if (c.cert_chain_pem().empty() || c.private_key_pem().empty()) continue;
-    const bool reject_time = options.reject_expired &&
-                             !InService(options.previous, c.cert_chain_pem());
-    tls::CertificateCheck check = tls::CheckCertificate(
-        c.cert_chain_pem(), c.private_key_pem(), options.now,
-        reject_time ? tls::TimeRule::kReject : tls::TimeRule::kWarn);
-    auto field = [&](tls::CertField f) {
-      return Field(cp, f == tls::CertField::kKey ? "private_key_pem" : "cert_chain_pem");
-    };
-    for (const tls::CertProblem& e : check.errors) errors->Add(field(e.field), e.what);
-    if (options.warnings != nullptr) {
-      for (const tls::CertProblem& w : check.warnings) {
-        options.warnings->push_back(absl::StrCat(field(w.field), ": ", w.what));
-      }
+    auto [it, inserted] = names.emplace(ref, rp);
+    if (!inserted) {
+      errors->Add(rp, absl::StrCat("duplicate certificate name ", Quote(ref),
+                                   " (already at ", it->second, ")"));
     }
   }
-  if (!t.default_certificate().empty() && !names.contains(t.default_certificate())) {
+  if (!t.default_certificate().empty() &&
+      !names.contains(t.default_certificate())) {
     errors->Add(Field(tp, "default_certificate"),
                 absl::StrCat(Quote(t.default_certificate()),
-                             " is not the name of one of certificates"));
+                             " is not the name of one of certificates or "
+                             "certificate_refs"));
   }
   if (!v1::ListenerTls::Version_IsValid(t.min_version())) {
     errors->Add(Field(tp, "min_version"),
@@ -345,12 +392,14 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
   std::map<std::string, const v1::BackendPool*> pools;
   for (const v1::RouteTable& t : config.route_tables()) tables.insert(t.name());
   for (const v1::BackendPool& p : config.pools()) pools[p.name()] = &p;
+  std::set<std::string> shared;
+  for (const v1::Certificate& c : config.certificates()) shared.insert(c.name());
 
   for (int i = 0; i < config.listeners_size(); ++i) {
     const v1::Listener& l = config.listeners(i);
     const std::string& p = paths.listeners[i];
     ValidateListener(l, p, errors);
-    ValidateListenerTls(l, p, options, errors);
+    ValidateListenerTls(l, p, shared, options, errors);
     if (!l.name().empty()) {
       auto [it, inserted] = names.emplace(l.name(), i);
       if (!inserted) {
@@ -786,6 +835,35 @@ void ValidatePools(const v1::Config& config, const ResourcePaths& paths,
   }
 }
 
+// ---------------------------------------------------- shared certificates
+
+void ValidateSharedCertificates(const v1::Config& config,
+                                const ResourcePaths& paths,
+                                const ValidateOptions& options,
+                                Errors* errors) {
+  if (config.certificates_size() > kMaxSharedCertificates) {
+    errors->Add("certificates",
+                absl::StrCat(config.certificates_size(),
+                             " certificates; at most ", kMaxSharedCertificates));
+    return;
+  }
+  std::map<std::string, int> names;
+  for (int i = 0; i < config.certificates_size(); ++i) {
+    const v1::Certificate& c = config.certificates(i);
+    const std::string& p = paths.certificates[i];
+    CheckName(c.name(), Field(p, "name"), errors);
+    if (!c.name().empty()) {
+      auto [it, inserted] = names.emplace(c.name(), i);
+      if (!inserted) {
+        errors->Add(Field(p, "name"),
+                    absl::StrCat(Quote(c.name()), " is already used by ",
+                                 paths.certificates[it->second]));
+      }
+    }
+    ValidateCertificatePem(c, p, options, errors);
+  }
+}
+
 }  // namespace
 
 bool IsDnsLabel(absl::string_view name) {
@@ -842,6 +920,9 @@ ResourcePaths IndexPaths(const v1::Config& config, absl::string_view prefix) {
   for (int i = 0; i < config.pools_size(); ++i) {
     paths.pools.push_back(absl::StrCat(base, "pools[", i, "]"));
   }
+  for (int i = 0; i < config.certificates_size(); ++i) {
+    paths.certificates.push_back(absl::StrCat(base, "certificates[", i, "]"));
+  }
   return paths;
 }
 
@@ -851,13 +932,16 @@ absl::Status ValidateConfig(const v1::Config& config,
   if (paths.listeners.size() != static_cast<size_t>(config.listeners_size()) ||
       paths.route_tables.size() !=
           static_cast<size_t>(config.route_tables_size()) ||
-      paths.pools.size() != static_cast<size_t>(config.pools_size())) {
+      paths.pools.size() != static_cast<size_t>(config.pools_size()) ||
+      paths.certificates.size() !=
+          static_cast<size_t>(config.certificates_size())) {
     return absl::InternalError("ValidateConfig: paths do not match the config");
   }
   Errors errors;
   ValidateListeners(config, paths, options, &errors);
   ValidateRouteTables(config, paths, &errors);
   ValidatePools(config, paths, &errors);
+  ValidateSharedCertificates(config, paths, options, &errors);
   return errors.ToStatus();
 }
 
@@ -877,6 +961,20 @@ std::vector<std::string> PoolReferrers(const v1::Config& config,
                                      Quote(r.name())));
           break;
         }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> CertificateReferrers(const v1::Config& config,
+                                              absl::string_view name) {
+  std::vector<std::string> out;
+  for (const v1::Listener& l : config.listeners()) {
+    for (const std::string& ref : l.tls().certificate_refs()) {
+      if (ref == name) {
+        out.push_back(absl::StrCat("listener ", Quote(l.name())));
+        break;
       }
     }
   }

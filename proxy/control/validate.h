@@ -45,19 +45,23 @@ inline constexpr size_t kMaxHeaderValueLength = 8192;
 inline constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
 // Only this many problems are listed; the rest are counted.
 inline constexpr size_t kMaxReportedErrors = 20;
-// Certificates per TLS listener.
+// Certificates per TLS listener: inline ones and references together.
 inline constexpr int kMaxListenerCertificates = 64;
+// Shared certificates (Config.certificates).
+inline constexpr int kMaxSharedCertificates = 1024;
 
 // Where each resource of a config came from, for error messages: one path
-// per listener, route table and pool, in the config's order.
+// per listener, route table, pool and shared certificate, in the config's
+// order.
 struct ResourcePaths {
   std::vector<std::string> listeners;
   std::vector<std::string> route_tables;
   std::vector<std::string> pools;
+  std::vector<std::string> certificates;
 };
 
-// "listeners[i]", "route_tables[i]", "pools[i]", after `prefix` + "." when
-// prefix is not empty.
+// "listeners[i]", "route_tables[i]", "pools[i]", "certificates[i]", after
+// `prefix` + "." when prefix is not empty.
 ResourcePaths IndexPaths(const api::v1::Config& config,
                          absl::string_view prefix);
 
@@ -69,8 +73,9 @@ struct ValidateOptions {
   // only warnings (a config already stored: a restart or a delete must not
   // fail because a certificate in service expired).
   bool reject_expired = true;
-  // When set: a certificate whose chain is byte-identical to one in this
-  // config is already in service, and its validity period only warns.
+  // When set: a certificate (inline or shared) whose chain is
+  // byte-identical to one in this config is already in service, and its
+  // validity period only warns.
   const api::v1::Config* previous = nullptr;
   // When set: receives warnings ("path: what"), e.g. a certificate that
   // expires within 30 days.
@@ -91,6 +96,9 @@ std::vector<std::string> PoolReferrers(const api::v1::Config& config,
                                        absl::string_view name);
 std::vector<std::string> RouteTableReferrers(const api::v1::Config& config,
                                              absl::string_view name);
+// Listeners whose certificate_refs name shared certificate `name`.
+std::vector<std::string> CertificateReferrers(const api::v1::Config& config,
+                                              absl::string_view name);
 
 // Helpers shared with tests and the rest of the control plane.
 bool IsDnsLabel(absl::string_view name);

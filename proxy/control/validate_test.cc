@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "api/secrets.h"
 #include "proxy/control/normalize.h"
 #include "proxy/control/test_configs.h"
 #include "proxy/tls/test_certs.h"
@@ -627,6 +628,179 @@ TEST_F(ValidateTlsTest, StructureErrors) {
   ExpectError(c, "listeners[1].tls: only for HTTP listeners");
 }
 
+
+// ---- shared certificates and certificate_refs
+
+v1::Certificate* AddShared(v1::Config& c, const std::string& name, const Pem& pem) {
+  v1::Certificate* cert = c.add_certificates();
+  cert->set_name(name);
+  cert->set_cert_chain_pem(pem.chain);
+  cert->set_private_key_pem(pem.key);
+  return cert;
+}
+
+void AddRef(v1::Config& c, const std::string& name) {
+  c.mutable_listeners(0)->mutable_tls()->add_certificate_refs(name);
+}
+
+TEST_F(ValidateTlsTest, SharedCertificatesAndRefsAreAccepted) {
+  v1::Config c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddShared(c, "staged", other_);  // referenced by nobody: allowed
+  AddRef(c, "www");
+  AddCert(c, "api", other_);
+  c.mutable_listeners(0)->mutable_tls()->set_default_certificate("www");
+  ExpectOk(c);
+  // A listener with only references is a TLS listener too.
+  c.mutable_listeners(0)->mutable_tls()->clear_certificates();
+  ExpectOk(c);
+}
+
+TEST_F(ValidateTlsTest, SharedCertificatesGetTheSamePemChecks) {
+  v1::Config c = BaseConfig();
+  tls::EvpPkeyPtr stranger = tt::MakeEcKey("P-256");
+  AddShared(c, "www", good_)->set_private_key_pem(tt::ToPem(stranger.get()));
+  ExpectError(c, "certificates[0].private_key_pem: does not match the leaf");
+
+  c = BaseConfig();
+  AddShared(c, "old", Issue(pki_, "old.example.com", now_ - absl::Hours(48), now_ - absl::Hours(1)));
+  ExpectError(c, "certificates[0].cert_chain_pem: ");
+  ExpectError(c, "expired on");
+
+  c = BaseConfig();
+  AddShared(c, "early",
+            Issue(pki_, "early.example.com", now_ + absl::Hours(48), now_ + absl::Hours(24 * 90)));
+  ExpectError(c, "certificates[0].cert_chain_pem: ");
+  ExpectError(c, "is not valid until");
+
+  c = BaseConfig();
+  AddShared(c, "junk", {"garbage", "secret-key-text"});
+  absl::Status s = Check(c);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("certificates[0].cert_chain_pem: "));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("certificates[0].private_key_pem: "));
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("secret-key-text")));
+
+  c = BaseConfig();
+  AddShared(c, "www", {"", ""});
+  ExpectError(c, "certificates[0].cert_chain_pem: required");
+  ExpectError(c, "certificates[0].private_key_pem: required");
+}
+
+TEST_F(ValidateTlsTest, SharedCertificateNames) {
+  v1::Config c = BaseConfig();
+  AddShared(c, "Bad_Name", good_);
+  ExpectError(c, "certificates[0].name: \"Bad_Name\" must be a DNS label");
+  c = BaseConfig();
+  AddShared(c, "", good_);
+  ExpectError(c, "certificates[0].name: required");
+  c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddShared(c, "www", other_);
+  ExpectError(c, "certificates[1].name: \"www\" is already used by certificates[0]");
+}
+
+TEST_F(ValidateTlsTest, SharedExpiringSoonWarnsAndInServiceExpiredOnlyWarns) {
+  v1::Config c = BaseConfig();
+  AddShared(c, "soon", Issue(pki_, "soon.example.com", now_ - absl::Hours(1), now_ + absl::Hours(24 * 10)));
+  FillDefaults(&c);
+  std::vector<std::string> warnings;
+  ValidateOptions options;
+  options.now = now_;
+  options.warnings = &warnings;
+  EXPECT_TRUE(ValidateConfig(c, IndexPaths(c, ""), options).ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("certificates[0].cert_chain_pem: "));
+  EXPECT_THAT(warnings[0], HasSubstr("expires on"));
+
+  v1::Config expired = BaseConfig();
+  AddShared(expired, "old", Issue(pki_, "old.example.com", now_ - absl::Hours(48), now_ - absl::Hours(1)));
+  FillDefaults(&expired);
+  warnings.clear();
+  options.previous = &expired;  // it was running already
+  EXPECT_TRUE(ValidateConfig(expired, IndexPaths(expired, ""), options).ok());
+  EXPECT_EQ(warnings.size(), 1u);
+  ValidateOptions stored;
+  stored.reject_expired = false;
+  EXPECT_TRUE(ValidateConfig(expired, IndexPaths(expired, ""), stored).ok());
+}
+
+TEST_F(ValidateTlsTest, RefsMustExistAndNamesAreUniqueAcrossInlineAndRefs) {
+  v1::Config c = BaseConfig();
+  AddRef(c, "nope");
+  ExpectError(c, "listeners[0].tls.certificate_refs[0]: certificate \"nope\" does not exist in certificates");
+
+  c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddCert(c, "www", other_);
+  AddRef(c, "www");
+  ExpectError(c, "listeners[0].tls.certificate_refs[0]: duplicate certificate name \"www\" (already at listeners[0].tls.certificates[0])");
+
+  c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddRef(c, "www");
+  AddRef(c, "www");
+  ExpectError(c, "listeners[0].tls.certificate_refs[1]: duplicate certificate name \"www\"");
+
+  c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddRef(c, "");
+  ExpectError(c, "listeners[0].tls.certificate_refs[0]: must name a certificate");
+
+  // default_certificate may name a reference, but must name something.
+  c = BaseConfig();
+  AddShared(c, "www", good_);
+  AddShared(c, "api", other_);
+  AddRef(c, "www");
+  c.mutable_listeners(0)->mutable_tls()->set_default_certificate("www");
+  ExpectOk(c);
+  c.mutable_listeners(0)->mutable_tls()->set_default_certificate("api");  // shared, not referenced
+  ExpectError(c, "listeners[0].tls.default_certificate: \"api\" is not the name of one of certificates or certificate_refs");
+}
+
+TEST_F(ValidateTlsTest, ListenerCertificateLimitCountsInlineAndRefs) {
+  v1::Config c = BaseConfig();
+  AddCert(c, "inline", good_);
+  for (int i = 0; i < kMaxListenerCertificates - 1; ++i) {
+    std::string name = absl::StrCat("c", i);
+    AddShared(c, name, good_);
+    AddRef(c, name);
+  }
+  ExpectOk(c);  // at the limit
+  AddShared(c, "one-more", good_);
+  AddRef(c, "one-more");
+  ExpectError(c, absl::StrCat("listeners[0].tls.certificates: ", kMaxListenerCertificates + 1,
+                              " certificates (inline and references); at most ",
+                              kMaxListenerCertificates));
+}
+
+TEST_F(ValidateTlsTest, SharedCertificateLimit) {
+  // Unparsable PEM keeps this fast: the count is checked first, and at the
+  // limit the only errors are about the (empty) PEM, not the count.
+  v1::Config c = BaseConfig();
+  for (int i = 0; i < kMaxSharedCertificates; ++i) {
+    c.add_certificates()->set_name(absl::StrCat("c", i));
+  }
+  absl::Status s = Check(c);
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("at most")));
+  c.add_certificates()->set_name("one-more");
+  ExpectError(c, absl::StrCat("certificates: ", kMaxSharedCertificates + 1,
+                              " certificates; at most ", kMaxSharedCertificates));
+}
+
+TEST_F(ValidateTlsTest, RedactedKeyWithNothingToRestoreIsAClearError) {
+  v1::Config c = BaseConfig();
+  AddShared(c, "www", good_)->set_private_key_pem(api::RedactedForm(good_.key));
+  ExpectError(c, "certificates[0].private_key_pem: is a redacted key with no stored key");
+}
+
+TEST(ReferrersTest, CertificateReferrersNamesListeners) {
+  v1::Config c = BaseConfig();
+  c.mutable_listeners(0)->mutable_tls()->add_certificate_refs("www");
+  EXPECT_EQ(CertificateReferrers(c, "www"),
+            std::vector<std::string>{"listener \"web\""});
+  EXPECT_TRUE(CertificateReferrers(c, "api").empty());
+}
 
 // The YAML form docs/tls.md shows: PEM as block scalars.
 TEST_F(ValidateTlsTest, YamlWithBlockScalarPem) {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/codec.h"
+#include "api/secrets.h"
 #include "stack/engine/dispatcher.h"
 
 namespace locus::proxyd {
@@ -48,14 +49,10 @@ absl::StatusOr<std::unique_ptr<AdminGlue>> AdminGlue::Start(
   handlers.config_json = [self]() -> std::string {
     std::shared_ptr<const proxy::control::ConfigSnapshot> snapshot = self->cp_->Current();
     if (snapshot == nullptr) return "{}";
-    // Private keys never leave through the admin endpoint.
+    // Secrets never leave through the admin endpoint: redacted as the API
+    // does (api/secrets.h), so /config and GetConfig show the same digests.
     api::v1::Config config = snapshot->config;
-    for (api::v1::Listener& l : *config.mutable_listeners()) {
-      if (!l.has_tls()) continue;
-      for (api::v1::Certificate& c : *l.mutable_tls()->mutable_certificates()) {
-        if (!c.private_key_pem().empty()) c.set_private_key_pem("<redacted>");
-      }
-    }
+    api::RedactSecrets(&config);
     absl::StatusOr<std::string> json = api::ToJson(config);
     return json.ok() ? *json : "{}";
   };

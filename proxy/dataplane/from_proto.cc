@@ -178,6 +178,52 @@ route::RouteTableConfig Table(const api::v1::RouteTable& t) {
   return table;
 }
 
+// Certificate names are per listener in the API, global in TlsSettings:
+// inline ones are qualified with the listener's name ("web/www"), shared
+// ones (certificate_refs) with "shared:" ("shared:www"; listener names are
+// DNS labels, so the two never clash). A shared certificate is loaded once
+// however many listeners serve it: rotating it (new PEM under the same name)
+// rotates it on all of them. Fills lt->certificates (inline first, then
+// references, as config.proto orders them) and lt->default_certificate.
+absl::Status ListenerCertificates(const api::v1::Config& config, const api::v1::Listener& l,
+                                  const std::string& path, tls::TlsSettings* out,
+                                  tls::ListenerTlsSettings* lt) {
+  const api::v1::ListenerTls& t = l.tls();
+  std::string default_name;
+  for (const api::v1::Certificate& c : t.certificates()) {
+    std::string name = absl::StrCat(l.name(), "/", c.name());
+    if (!t.default_certificate().empty() && c.name() == t.default_certificate()) {
+      default_name = name;
+    }
+    out->certificates.push_back({name, c.cert_chain_pem(), c.private_key_pem()});
+    lt->certificates.push_back(std::move(name));
+  }
+  for (int i = 0; i < t.certificate_refs_size(); ++i) {
+    const std::string& ref = t.certificate_refs(i);
+    const api::v1::Certificate* shared = nullptr;
+    for (const api::v1::Certificate& c : config.certificates()) {
+      if (c.name() == ref) shared = &c;
+    }
+    if (shared == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".tls.certificate_refs[", i, "]: certificate '", ref, "' does not exist"));
+    }
+    std::string name = absl::StrCat("shared:", ref);
+    bool loaded = false;
+    for (const tls::CertificateSettings& c : out->certificates) loaded = loaded || c.name == name;
+    if (!loaded) {
+      out->certificates.push_back({name, shared->cert_chain_pem(), shared->private_key_pem()});
+    }
+    if (!t.default_certificate().empty() && ref == t.default_certificate() &&
+        default_name.empty()) {
+      default_name = name;
+    }
+    lt->certificates.push_back(std::move(name));
+  }
+  lt->default_certificate = std::move(default_name);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
@@ -236,15 +282,10 @@ absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
       const api::v1::ListenerTls& t = l.tls();
       tls::ListenerTlsSettings lt;
       lt.listener = l.name();
-      // Certificate names are per listener in the API, global in
-      // TlsSettings: qualify them with the listener's name.
-      for (const api::v1::Certificate& c : t.certificates()) {
-        std::string name = absl::StrCat(l.name(), "/", c.name());
-        out.tls.certificates.push_back({name, c.cert_chain_pem(), c.private_key_pem()});
-        lt.certificates.push_back(std::move(name));
+      if (absl::Status s = ListenerCertificates(config, l, path, &out.tls, &lt); !s.ok()) {
+        return s;
       }
       if (!t.default_certificate().empty()) {
-        lt.default_certificate = absl::StrCat(l.name(), "/", t.default_certificate());
         lt.on_unknown_sni = tls::UnknownSni::kDefaultCertificate;
       } else {
         // No default: unknown names (and no SNI) fail the handshake.

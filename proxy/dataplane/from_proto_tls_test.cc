@@ -116,5 +116,62 @@ TEST_F(FromProtoTlsTest, CompileRefusesTlsOnTcpListeners) {
               HasSubstr("listeners[0].tls: only HTTP listeners terminate TLS"));
 }
 
+// Shared certificates: loaded once, served by every listener that names
+// them, after the listener's own.
+TEST_F(FromProtoTlsTest, CertificateRefsResolveToOneSharedCertificate) {
+  AddCert("own");
+  api::v1::Certificate* shared = config_.add_certificates();
+  shared->set_name("www");
+  shared->set_cert_chain_pem(leaf_.chain_pem);
+  shared->set_private_key_pem(leaf_.key_pem);
+  api::v1::Certificate* staged = config_.add_certificates();
+  *staged = *shared;
+  staged->set_name("staged");  // referenced by nobody: not loaded
+  config_.mutable_listeners(0)->mutable_tls()->add_certificate_refs("www");
+  config_.mutable_listeners(0)->mutable_tls()->set_default_certificate("www");
+  api::v1::Listener* second = config_.add_listeners();
+  second->set_name("secure2");
+  second->set_port(8443);
+  second->set_route_table("main");
+  second->mutable_tls()->add_certificate_refs("www");
+
+  absl::StatusOr<DataPlaneConfig> c = FromProto(config_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->tls.certificates.size(), 2u);
+  EXPECT_EQ(c->tls.certificates[0].name, "secure/own");
+  EXPECT_EQ(c->tls.certificates[1].name, "shared:www");
+  EXPECT_EQ(c->tls.certificates[1].key_pem, leaf_.key_pem);
+  ASSERT_EQ(c->tls.listeners.size(), 2u);
+  EXPECT_EQ(c->tls.listeners[0].certificates,
+            (std::vector<std::string>{"secure/own", "shared:www"}));
+  EXPECT_EQ(c->tls.listeners[0].default_certificate, "shared:www");
+  EXPECT_EQ(c->tls.listeners[0].on_unknown_sni, tls::UnknownSni::kDefaultCertificate);
+  EXPECT_EQ(c->tls.listeners[1].certificates, std::vector<std::string>{"shared:www"});
+  EXPECT_EQ(c->tls.listeners[1].on_unknown_sni, tls::UnknownSni::kReject);
+  absl::StatusOr<std::shared_ptr<const CompiledConfig>> compiled = Compile(*c, 1, 2);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+
+  // Rotation: new PEM under the same name reaches both listeners.
+  tt::CertSpec spec;
+  spec.common_name = "www v2";
+  spec.dns_names = {"www.example.com"};
+  tt::TestPki::Leaf v2 = pki_.Issue(spec);
+  config_.mutable_certificates(0)->set_cert_chain_pem(v2.chain_pem);
+  config_.mutable_certificates(0)->set_private_key_pem(v2.key_pem);
+  c = FromProto(config_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->tls.certificates.size(), 2u);
+  EXPECT_EQ(c->tls.certificates[1].chain_pem, v2.chain_pem);
+  EXPECT_EQ(c->tls.listeners[1].certificates, std::vector<std::string>{"shared:www"});
+}
+
+TEST_F(FromProtoTlsTest, UnknownRefIsAnError) {
+  config_.mutable_listeners(0)->mutable_tls()->add_certificate_refs("gone");
+  absl::StatusOr<DataPlaneConfig> c = FromProto(config_);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr("listeners[0].tls.certificate_refs[0]: certificate 'gone' does not exist"));
+}
+
 }  // namespace
 }  // namespace locus::proxy::dataplane

@@ -516,5 +516,58 @@ TEST_P(TlsSessionTest, SessionsResumeOnAnyShardWithTheProcessTicketKey) {
   }
 }
 
+// A shared certificate (config.proto certificate_refs) as FromProto hands it
+// over: one "shared:www" entry served by two listeners. Rotating it (same
+// name, new PEM) changes it on both for new handshakes, while a connection
+// made before goes on.
+TEST_P(TlsSessionTest, RotatedSharedCertificateServesNewHandshakesOnEveryListener) {
+  TestNetOptions options;
+  options.shards = GetParam();
+  StartNet(options);
+  backend_ = &AddBackend(8001, "b1");
+  constexpr uint16_t kSecondPort = 8443;
+  auto shared_config = [&](const std::string& cn) {
+    DataPlaneConfig c = testing::SimpleConfig({8001});
+    tt::CertSpec spec;
+    spec.common_name = cn;
+    spec.dns_names = {"www.example.com"};
+    tt::TestPki::Leaf leaf = pki_.Issue(spec);
+    c.tls.certificates.push_back({"shared:www", leaf.chain_pem, leaf.key_pem});
+    for (auto [name, port] : {std::pair<const char*, uint16_t>{"secure", kHttpsPort},
+                              std::pair<const char*, uint16_t>{"secure2", kSecondPort}}) {
+      ListenerConfig l = testing::HttpListener(name, port, "main");
+      l.tls = true;
+      c.listeners.push_back(l);
+      tls::ListenerTlsSettings t;
+      t.listener = name;
+      t.certificates = {"shared:www"};
+      t.on_unknown_sni = tls::UnknownSni::kReject;
+      c.tls.listeners.push_back(t);
+    }
+    return c;
+  };
+  auto connect = [&](uint16_t port) -> TlsPeer& {
+    ctxs_.push_back(tt::MakeClientCtx(tt::ClientOptions()));
+    TestClient& tcp = Connect(port);
+    peers_.push_back(std::make_unique<TlsPeer>(tcp, ctxs_.back().get(), "www.example.com"));
+    return *peers_.back();
+  };
+  net().Apply(shared_config("www v1"));
+  TlsPeer& old_conn = connect(kHttpsPort);
+  ASSERT_TRUE(Handshake(old_conn));
+  EXPECT_EQ(tt::PeerCommonName(old_conn.tls()), "www v1");
+
+  net().Apply(shared_config("www v2"));
+  for (uint16_t port : {kHttpsPort, kSecondPort}) {
+    TlsPeer& fresh = connect(port);
+    ASSERT_TRUE(Handshake(fresh)) << port;
+    EXPECT_EQ(tt::PeerCommonName(fresh.tls()), "www v2") << port;
+    EXPECT_EQ(FinalResponses(Exchange(fresh, kGet)), 1u) << port;
+  }
+  ParsedResponses r = Exchange(old_conn, kGet);
+  ASSERT_EQ(FinalResponses(r), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+}
+
 }  // namespace
 }  // namespace locus::proxy::dataplane

@@ -1,5 +1,6 @@
 #include "proxy/tls/cert_util.h"
 
+#include <arpa/inet.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -313,6 +314,29 @@ std::vector<std::string> CertificateDnsNames(X509* leaf, bool* from_cn,
   return names;
 }
 
+std::vector<std::string> CertificateIpAddresses(X509* leaf) {
+  std::vector<std::string> out;
+  auto* sans = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+      if (gn->type != GEN_IPADD) continue;
+      const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+      const int len = ASN1_STRING_length(ip);
+      char text[INET6_ADDRSTRLEN] = {};
+      const int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
+      if (family != 0 &&
+          inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof(text))) {
+        out.emplace_back(text);
+      }
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  ERR_clear_error();
+  return out;
+}
+
 CertificateInfo DescribeChain(const std::vector<X509Ptr>& chain) {
   CertificateInfo info;
   if (chain.empty()) return info;
@@ -321,6 +345,7 @@ CertificateInfo DescribeChain(const std::vector<X509Ptr>& chain) {
   info.subject = NameText(X509_get_subject_name(leaf));
   info.issuer = NameText(X509_get_issuer_name(leaf));
   info.dns_names = CertificateDnsNames(leaf, &info.names_from_cn, nullptr);
+  info.ip_addresses = CertificateIpAddresses(leaf);
   info.not_before = Asn1TimeToTime(X509_get0_notBefore(leaf));
   info.not_after = Asn1TimeToTime(X509_get0_notAfter(leaf));
   info.key_type = KeyTypeName(X509_get0_pubkey(leaf));

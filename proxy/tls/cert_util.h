@@ -45,6 +45,8 @@ struct CertificateInfo {
   // wildcard): its DNS subjectAltNames, or its subject CN when it has none.
   std::vector<std::string> dns_names;
   bool names_from_cn = false;
+  // subjectAltName IP addresses, as text ("127.0.0.1", "::1").
+  std::vector<std::string> ip_addresses;
   absl::Time not_before = absl::InfinitePast();
   absl::Time not_after = absl::InfinitePast();
   std::string key_type;            // "RSA-2048", "ECDSA-P256", "ECDSA-P384"
@@ -95,6 +97,9 @@ CertificateInfo DescribeChain(const std::vector<X509Ptr>& chain);
 // `skipped` when it is not null.
 std::vector<std::string> CertificateDnsNames(X509* leaf, bool* from_cn,
                                              std::vector<std::string>* skipped);
+
+// The subjectAltName IP addresses of `leaf`, as text.
+std::vector<std::string> CertificateIpAddresses(X509* leaf);
 
 // "RSA-2048", "ECDSA-P256", ... or a description of an unsupported key.
 std::string KeyTypeName(const EVP_PKEY* key);

@@ -67,6 +67,21 @@ TEST_F(CertUtilTest, ValidChainPasses) {
   EXPECT_TRUE(absl::StrContains(c.info.issuer, "Intermediate CA"));
 }
 
+TEST_F(CertUtilTest, IpAddressesAreDescribed) {
+  CertSpec spec = ValidSpec();
+  spec.ip_addresses = {"127.0.0.1", "10.1.2.3"};
+  TestPki::Leaf leaf = pki_.Issue(spec);
+  CertificateCheck c = CheckCertificate(leaf.chain_pem, leaf.key_pem, kNow);
+  EXPECT_TRUE(c.ok()) << Dump(c);
+  EXPECT_EQ(c.info.ip_addresses,
+            (std::vector<std::string>{"127.0.0.1", "10.1.2.3"}));
+  // IP entries are not DNS names.
+  EXPECT_EQ(c.info.dns_names.size(), 2u);
+  CertificateCheck none =
+      CheckCertificate(pki_.Issue(ValidSpec()).chain_pem, leaf.key_pem, kNow);
+  EXPECT_TRUE(none.info.ip_addresses.empty());
+}
+
 TEST_F(CertUtilTest, MismatchedKeyRejectedClearly) {
   TestPki::Leaf leaf = pki_.Issue(ValidSpec());
   std::string other_key = ToPem(MakeEcKey("P-256").get());
