@@ -38,6 +38,7 @@ inline constexpr int64_t kDefaultMaxEjectionSeconds = 300;
 inline constexpr uint32_t kDefaultMaxEjectionPercent = 10;
 inline constexpr uint32_t kDefaultKeepaliveMaxIdlePerCore = 16;
 inline constexpr int64_t kDefaultKeepaliveIdleSeconds = 60;
+inline constexpr int64_t kDefaultTicketRotationSeconds = 3600;
 
 // Fill every unset field that has a fixed default. They never reorder and
 // never reject: a value that is invalid stays for Validate to report, and a
@@ -47,6 +48,8 @@ void FillDefaults(api::v1::Listener* listener);
 void FillDefaults(api::v1::RouteTable* table);
 void FillDefaults(api::v1::BackendPool* pool);
 void FillDefaults(api::v1::Config* config);
+// Config.session_tickets: rotation_interval for generated keys.
+void FillSessionTicketDefaults(api::v1::Config* config);
 
 // Sorts listeners, route tables and pools by name. Routes and endpoints keep
 // their order: it matters.

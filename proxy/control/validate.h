@@ -47,6 +47,10 @@ inline constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
 inline constexpr size_t kMaxReportedErrors = 20;
 // Certificates per TLS listener.
 inline constexpr int kMaxListenerCertificates = 64;
+// SessionTickets.rotation_interval: shorter churns keys (and full
+// handshakes) for nothing; longer keeps one key's exposure too long.
+inline constexpr int64_t kMinTicketRotationSeconds = 60;
+inline constexpr int64_t kMaxTicketRotationSeconds = 86400;
 
 // Where each resource of a config came from, for error messages: one path
 // per listener, route table and pool, in the config's order.
