@@ -67,10 +67,13 @@ void SharedTicketKeys::PublishLocked() {
 }
 
 std::shared_ptr<const TicketKeySet> SharedTicketKeys::Apply(
-    const TicketSettings& settings, Instant now) {
+    const TicketSettings& settings, uint64_t version, Instant now) {
   absl::MutexLock lock(&mu_);
-  if (settings_.has_value() && *settings_ == settings) return current_;
+  if (settings_.has_value() && (*settings_ == settings || version < version_)) {
+    return current_;
+  }
   settings_ = settings;
+  version_ = version;
   if (!settings.disabled && settings.keys.empty()) {
     // Generated keys survive changes of the interval and detours through
     // explicit keys: tickets already out keep resuming.

@@ -93,11 +93,13 @@ class SharedTicketKeys {
   explicit SharedTicketKeys(
       TicketKeyRing::Generator generate = GenerateTicketKeyBytes);
 
-  // Called by every shard that applies a config: the first call with new
-  // settings publishes a new set (a new generation), later calls with the
-  // same settings return it unchanged, so all shards end up on one set.
+  // Called by every shard that applies config `version`: the first call
+  // with new settings publishes a new set (a new generation), later calls
+  // with the same settings return it unchanged, so all shards end up on
+  // one set. A shard that is behind (an older version than one already
+  // applied) gets the current set: it never turns the keys back.
   std::shared_ptr<const TicketKeySet> Apply(const TicketSettings& settings,
-                                            Instant now);
+                                            uint64_t version, Instant now);
   // Housekeeping on any shard: rotates generated keys when due. Cheap when
   // not due (one atomic load).
   void MaybeRotate(Instant now);
@@ -113,6 +115,7 @@ class SharedTicketKeys {
   const TicketKeyRing::Generator generate_;
   mutable absl::Mutex mu_;
   std::optional<TicketSettings> settings_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<TicketKeyRing> ring_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const TicketKeySet> current_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};

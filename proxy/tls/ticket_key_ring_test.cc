@@ -78,8 +78,8 @@ TEST(SharedTicketKeysTest, SameSettingsSameSetNewSettingsNewGeneration) {
   SharedTicketKeys shared{CountingGenerator()};
   EXPECT_EQ(shared.generation(), 0u);
   TicketSettings generated;
-  auto a = shared.Apply(generated, Instant::Zero());
-  auto b = shared.Apply(generated, Instant::Zero() + Duration::Seconds(1));
+  auto a = shared.Apply(generated, 1, Instant::Zero());
+  auto b = shared.Apply(generated, 1, Instant::Zero() + Duration::Seconds(1));
   EXPECT_EQ(a, b) << "a second shard applying the same config shares the set";
   EXPECT_EQ(a->generation, 1u);
   EXPECT_EQ(Names(a->keys), std::vector<int>({1}));
@@ -88,7 +88,9 @@ TEST(SharedTicketKeysTest, SameSettingsSameSetNewSettingsNewGeneration) {
   TicketSettings explicit_keys;
   std::string bytes(kTicketKeyBytesAes128, '\x77');
   explicit_keys.keys = {*ParseTicketKey(bytes)};
-  auto c = shared.Apply(explicit_keys, Instant::Zero());
+  auto c = shared.Apply(explicit_keys, 2, Instant::Zero());
+  // A shard still applying version 1 does not turn the keys back.
+  EXPECT_EQ(shared.Apply(generated, 1, Instant::Zero()), c);
   EXPECT_EQ(c->generation, 2u);
   EXPECT_EQ(c->keys, explicit_keys.keys);
   EXPECT_EQ(shared.generation(), 2u);
@@ -99,14 +101,14 @@ TEST(SharedTicketKeysTest, SameSettingsSameSetNewSettingsNewGeneration) {
 
   TicketSettings disabled;
   disabled.disabled = true;
-  auto d = shared.Apply(disabled, Instant::Zero());
+  auto d = shared.Apply(disabled, 3, Instant::Zero());
   EXPECT_EQ(d->generation, 3u);
   EXPECT_TRUE(d->keys.empty());
 
   // Back to generated keys: the ring kept its key (tickets out keep
   // resuming) and catches up with the schedule.
   generated.rotation_interval = Duration::Seconds(600);
-  auto e = shared.Apply(generated, Instant::Zero() + Duration::Seconds(599));
+  auto e = shared.Apply(generated, 4, Instant::Zero() + Duration::Seconds(599));
   EXPECT_EQ(Names(e->keys), std::vector<int>({1}));
   EXPECT_EQ(e->lifetime_seconds, 1200);
 }
@@ -115,7 +117,7 @@ TEST(SharedTicketKeysTest, MaybeRotatePublishesWhenDue) {
   SharedTicketKeys shared{CountingGenerator()};
   TicketSettings s;
   s.rotation_interval = Duration::Seconds(60);
-  shared.Apply(s, Instant::Zero());
+  shared.Apply(s, 1, Instant::Zero());
   shared.MaybeRotate(Instant::Zero() + Duration::Seconds(59));
   EXPECT_EQ(shared.generation(), 1u);
   shared.MaybeRotate(Instant::Zero() + Duration::Seconds(60));
