@@ -711,6 +711,11 @@ void ValidateUpstreamTls(const v1::BackendPool& pool, const std::string& p,
     errors->Add(Field(tp, "min_version"),
                 absl::StrCat("unknown value ", t.min_version()));
   }
+  if (!kUpstreamTlsImplemented) {
+    // Accepting it would send what the operator means to encrypt in the
+    // clear: refuse until the data plane speaks TLS to backends.
+    errors->Add(tp, kUpstreamTlsNotImplemented);
+  }
 }
 
 void ValidatePool(const v1::BackendPool& pool, const std::string& p,

@@ -47,6 +47,12 @@ inline constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
 inline constexpr size_t kMaxReportedErrors = 20;
 // Certificates per TLS listener.
 inline constexpr int kMaxListenerCertificates = 64;
+// BackendPool.tls is validated field by field, then refused as a whole
+// while the data plane cannot connect to backends with TLS yet.
+inline constexpr bool kUpstreamTlsImplemented = false;
+inline constexpr char kUpstreamTlsNotImplemented[] =
+    "TLS to backends is not implemented yet (the data plane would connect in "
+    "plain TCP); remove tls from the pool";
 // SessionTickets.rotation_interval: shorter churns keys (and full
 // handshakes) for nothing; longer keeps one key's exposure too long.
 inline constexpr int64_t kMinTicketRotationSeconds = 60;
