@@ -193,7 +193,17 @@ void FillDefaults(v1::BackendPool* pool) {
   }
 }
 
+// Generated keys (no explicit ones) rotate hourly unless told otherwise.
+void FillSessionTicketDefaults(v1::Config* config) {
+  v1::SessionTickets* st = config->mutable_session_tickets();
+  if (st->keys().empty() && !st->has_rotation_interval()) {
+    st->mutable_rotation_interval()->set_seconds(
+        kDefaultTicketRotationSeconds);
+  }
+}
+
 void FillDefaults(v1::Config* config) {
+  FillSessionTicketDefaults(config);
   for (v1::Listener& l : *config->mutable_listeners()) FillDefaults(&l);
   for (v1::RouteTable& t : *config->mutable_route_tables()) FillDefaults(&t);
   for (v1::BackendPool& p : *config->mutable_pools()) FillDefaults(&p);

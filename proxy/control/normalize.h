@@ -38,6 +38,7 @@ inline constexpr int64_t kDefaultMaxEjectionSeconds = 300;
 inline constexpr uint32_t kDefaultMaxEjectionPercent = 10;
 inline constexpr uint32_t kDefaultKeepaliveMaxIdlePerCore = 16;
 inline constexpr int64_t kDefaultKeepaliveIdleSeconds = 60;
+inline constexpr int64_t kDefaultTicketRotationSeconds = 3600;
 
 // Fill every unset field that has a fixed default. They never reorder and
 // never reject: a value that is invalid stays for Validate to report, and a
@@ -49,6 +50,8 @@ void FillDefaults(api::v1::BackendPool* pool);
 // A certificate has no defaults; this exists for the generic merge code.
 inline void FillDefaults(api::v1::Certificate*) {}
 void FillDefaults(api::v1::Config* config);
+// Config.session_tickets: rotation_interval for generated keys.
+void FillSessionTicketDefaults(api::v1::Config* config);
 
 // Sorts listeners, route tables, pools and shared certificates by name.
 // Routes, endpoints, a listener's inline certificates and certificate_refs

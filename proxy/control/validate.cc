@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "api/secrets.h"
 #include "proxy/tls/cert_util.h"
 #include "proxy/tls/settings.h"
+#include "proxy/tls/ticket_keys.h"
 #include "re2/re2.h"
 
 namespace locus::proxy::control {
@@ -732,8 +734,42 @@ void ValidateHealthCheck(const v1::HealthCheck& hc, const std::string& p,
   }
 }
 
+// BackendPool.tls. The bundle is parsed here so that a bad one fails the
+// apply instead of every connection to the pool.
+void ValidateUpstreamTls(const v1::BackendPool& pool, const std::string& p,
+                         Errors* errors) {
+  if (!pool.has_tls()) return;
+  const std::string tp = Field(p, "tls");
+  const v1::UpstreamTls& t = pool.tls();
+  uint32_t ip = 0;
+  if (!t.server_name().empty() &&
+      (!IsHostName(t.server_name()) ||
+       absl::AsciiStrToLower(t.server_name()) != t.server_name() ||
+       ParseIpv4(t.server_name(), &ip))) {
+    errors->Add(Field(tp, "server_name"),
+                absl::StrCat(Quote(t.server_name()),
+                             " is not a lower-case DNS name (IP addresses: "
+                             "leave server_name empty)"));
+  }
+  if (absl::StatusOr<std::vector<tls::X509Ptr>> bundle =
+          tls::ParseCaBundle(t.ca_bundle_pem());
+      !bundle.ok()) {
+    errors->Add(Field(tp, "ca_bundle_pem"), bundle.status().message());
+  }
+  if (!v1::ListenerTls::Version_IsValid(t.min_version())) {
+    errors->Add(Field(tp, "min_version"),
+                absl::StrCat("unknown value ", t.min_version()));
+  }
+  if (!kUpstreamTlsImplemented) {
+    // Accepting it would send what the operator means to encrypt in the
+    // clear: refuse until the data plane speaks TLS to backends.
+    errors->Add(tp, kUpstreamTlsNotImplemented);
+  }
+}
+
 void ValidatePool(const v1::BackendPool& pool, const std::string& p,
                   Errors* errors) {
+  ValidateUpstreamTls(pool, p, errors);
   CheckName(pool.name(), Field(p, "name"), errors);
   if (pool.endpoints_size() > kMaxEndpointsPerPool) {
     errors->Add(Field(p, "endpoints"),
@@ -864,6 +900,51 @@ void ValidateSharedCertificates(const v1::Config& config,
   }
 }
 
+// Config.session_tickets. Errors name the key by index and never quote it.
+void ValidateSessionTickets(const v1::Config& config, Errors* errors) {
+  if (!config.has_session_tickets()) return;
+  const v1::SessionTickets& st = config.session_tickets();
+  const std::string sp = "session_tickets";
+  if (st.keys_size() > static_cast<int>(tls::kMaxTicketKeys)) {
+    errors->Add(Field(sp, "keys"), absl::StrCat(st.keys_size(),
+                                                " keys; at most ",
+                                                tls::kMaxTicketKeys));
+  } else {
+    std::vector<std::string> raw;
+    bool decoded = true;
+    for (int i = 0; i < st.keys_size(); ++i) {
+      std::string bytes;
+      if (!absl::Base64Unescape(st.keys(i), &bytes)) {
+        errors->Add(Index(sp, "keys", i), "is not base64");
+        decoded = false;
+      }
+      raw.push_back(std::move(bytes));
+    }
+    if (decoded) {
+      if (absl::StatusOr<std::vector<tls::TicketKey>> keys =
+              tls::ParseTicketKeys(raw);
+          !keys.ok()) {
+        // "key N: ..." from ParseTicketKeys; the path carries the index.
+        errors->Add(Field(sp, "keys"), keys.status().message());
+      }
+    }
+  }
+  if (st.has_rotation_interval()) {
+    const std::string rp = Field(sp, "rotation_interval");
+    const Duration& d = st.rotation_interval();
+    if (st.keys_size() > 0) {
+      errors->Add(rp, "only for generated keys (leave it unset with keys)");
+    } else if (d.seconds() < kMinTicketRotationSeconds ||
+               d.seconds() > kMaxTicketRotationSeconds ||
+               (d.seconds() == kMaxTicketRotationSeconds && d.nanos() != 0) ||
+               d.nanos() < 0) {
+      errors->Add(rp, absl::StrCat(api::FormatDuration(d), " must be ",
+                                   kMinTicketRotationSeconds, "s..",
+                                   kMaxTicketRotationSeconds, "s"));
+    }
+  }
+}
+
 }  // namespace
 
 bool IsDnsLabel(absl::string_view name) {
@@ -942,6 +1023,7 @@ absl::Status ValidateConfig(const v1::Config& config,
   ValidateRouteTables(config, paths, &errors);
   ValidatePools(config, paths, &errors);
   ValidateSharedCertificates(config, paths, options, &errors);
+  ValidateSessionTickets(config, &errors);
   return errors.ToStatus();
 }
 

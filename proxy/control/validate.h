@@ -49,6 +49,16 @@ inline constexpr size_t kMaxReportedErrors = 20;
 inline constexpr int kMaxListenerCertificates = 64;
 // Shared certificates (Config.certificates).
 inline constexpr int kMaxSharedCertificates = 1024;
+// BackendPool.tls is validated field by field, then refused as a whole
+// while the data plane cannot connect to backends with TLS yet.
+inline constexpr bool kUpstreamTlsImplemented = false;
+inline constexpr char kUpstreamTlsNotImplemented[] =
+    "TLS to backends is not implemented yet (the data plane would connect in "
+    "plain TCP); remove tls from the pool";
+// SessionTickets.rotation_interval: shorter churns keys (and full
+// handshakes) for nothing; longer keeps one key's exposure too long.
+inline constexpr int64_t kMinTicketRotationSeconds = 60;
+inline constexpr int64_t kMaxTicketRotationSeconds = 86400;
 
 // Where each resource of a config came from, for error messages: one path
 // per listener, route table, pool and shared certificate, in the config's

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -9,6 +10,7 @@
 #include "api/secrets.h"
 #include "proxy/control/normalize.h"
 #include "proxy/control/test_configs.h"
+#include "proxy/tls/cert_util.h"
 #include "proxy/tls/test_certs.h"
 
 namespace locus::proxy::control {
@@ -835,6 +837,140 @@ route_tables:
 }
 
 }  // namespace tls_test
+
+// 80 bytes whose name (first 16) starts with `tag`.
+std::string TicketKeyB64(char tag, size_t size = 80) {
+  std::string bytes(size, '\x5a');
+  bytes[0] = tag;
+  return absl::Base64Escape(bytes);
+}
+
+TEST(ValidateTest, SessionTicketKeys) {
+  v1::Config c = BaseConfig();
+  v1::SessionTickets* st = c.mutable_session_tickets();
+  st->add_keys(TicketKeyB64('a'));
+  st->add_keys(TicketKeyB64('b', 48));
+  ExpectOk(c);
+
+  // At the limit and one past it.
+  st->clear_keys();
+  for (int i = 0; i < 8; ++i) st->add_keys(TicketKeyB64(static_cast<char>('a' + i)));
+  ExpectOk(c);
+  st->add_keys(TicketKeyB64('z'));
+  ExpectError(c, "session_tickets.keys: 9 keys; at most 8");
+
+  st->clear_keys();
+  st->add_keys(TicketKeyB64('a'));
+  st->add_keys("not base64!");
+  ExpectError(c, "session_tickets.keys[1]: is not base64");
+
+  st->clear_keys();
+  st->add_keys(TicketKeyB64('a', 79));
+  ExpectError(c, "session_tickets.keys: key 0: 79 bytes");
+
+  st->clear_keys();
+  st->add_keys(TicketKeyB64('a'));
+  st->add_keys(TicketKeyB64('a', 48));
+  absl::Status status = Check(c);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("session_tickets.keys: key 1: its name"));
+  // The secret part never shows: only the (public) name may.
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr(TicketKeyB64('a'))));
+  EXPECT_THAT(std::string(status.message()),
+              Not(HasSubstr("5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a")));
+}
+
+TEST(ValidateTest, SessionTicketRotationInterval) {
+  v1::Config c = BaseConfig();
+  v1::SessionTickets* st = c.mutable_session_tickets();
+  st->mutable_rotation_interval()->set_seconds(kMinTicketRotationSeconds);
+  ExpectOk(c);
+  st->mutable_rotation_interval()->set_seconds(kMinTicketRotationSeconds - 1);
+  ExpectError(c, "session_tickets.rotation_interval: 59s must be 60s..86400s");
+  st->mutable_rotation_interval()->set_seconds(kMaxTicketRotationSeconds);
+  ExpectOk(c);
+  st->mutable_rotation_interval()->set_seconds(kMaxTicketRotationSeconds + 1);
+  ExpectError(c, "session_tickets.rotation_interval: ");
+
+  st->mutable_rotation_interval()->set_seconds(600);
+  st->add_keys(TicketKeyB64('a'));
+  ExpectError(c, "session_tickets.rotation_interval: only for generated keys");
+
+  // Normalize fills the default for generated keys only.
+  v1::Config d = BaseConfig();
+  FillDefaults(&d);
+  EXPECT_EQ(d.session_tickets().rotation_interval().seconds(),
+            kDefaultTicketRotationSeconds);
+  d = BaseConfig();
+  d.mutable_session_tickets()->add_keys(TicketKeyB64('a'));
+  FillDefaults(&d);
+  EXPECT_FALSE(d.session_tickets().has_rotation_interval());
+  ExpectOk(d);
+  d.mutable_session_tickets()->set_disabled(true);
+  ExpectOk(d);
+}
+
+// A pool with tls whose fields are all valid: refused only because the
+// data plane cannot do TLS to backends yet.
+void ExpectOnlyNotImplemented(const v1::Config& config) {
+  absl::Status status = Check(config);
+  ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(status.message()),
+            absl::StrCat("pools[0].tls: ", kUpstreamTlsNotImplemented));
+}
+
+TEST(ValidateTest, UpstreamTls) {
+  tls::testing::TestPki pki;
+  v1::Config c = BaseConfig();
+  v1::UpstreamTls* t = c.mutable_pools(0)->mutable_tls();
+  t->set_ca_bundle_pem(pki.root_pem());
+  ExpectOnlyNotImplemented(c);
+  t->set_server_name("backend.example.com");
+  t->set_min_version(v1::ListenerTls::TLS1_3);
+  ExpectOnlyNotImplemented(c);
+
+  for (const char* bad : {"Backend.example.com", "bad_name", "10.0.0.1", "a..b"}) {
+    t->set_server_name(bad);
+    ExpectError(c, "pools[0].tls.server_name: ");
+  }
+  t->set_server_name("");
+  t->set_min_version(static_cast<v1::ListenerTls::Version>(9));
+  ExpectError(c, "pools[0].tls.min_version: unknown value 9");
+  t->set_min_version(v1::ListenerTls::TLS1_2);
+
+  t->set_ca_bundle_pem("");
+  ExpectError(c, "pools[0].tls.ca_bundle_pem: required");
+  t->set_ca_bundle_pem("hello");
+  ExpectError(c, "pools[0].tls.ca_bundle_pem: no PEM certificate");
+  tls::testing::TestPki::Leaf leaf = pki.Issue({.common_name = "x"});
+  t->set_ca_bundle_pem(pki.root_pem() + leaf.key_pem);
+  ExpectError(c, "pools[0].tls.ca_bundle_pem: PEM block 2 is a private key");
+}
+
+TEST(ValidateTest, UpstreamCaBundleIsBounded) {
+  tls::testing::TestPki pki;
+  const std::string root = pki.root_pem();
+  v1::Config c = BaseConfig();
+  v1::UpstreamTls* t = c.mutable_pools(0)->mutable_tls();
+  std::string bundle;
+  for (int i = 0; i < tls::kMaxCaBundleCertificates; ++i) bundle += root;
+  ASSERT_LE(bundle.size(), tls::kMaxCaBundleBytes);
+  t->set_ca_bundle_pem(bundle);
+  ExpectOnlyNotImplemented(c);
+  t->set_ca_bundle_pem(bundle + root);
+  ExpectError(c, "pools[0].tls.ca_bundle_pem: 101 certificates; at most 100");
+
+  // Bytes: padding between blocks is allowed by PEM, so the byte bound is
+  // reached with one certificate.
+  std::string padded = root;
+  padded += std::string(tls::kMaxCaBundleBytes - root.size(), '\n');
+  ASSERT_EQ(padded.size(), tls::kMaxCaBundleBytes);
+  t->set_ca_bundle_pem(padded);
+  ExpectOnlyNotImplemented(c);
+  t->set_ca_bundle_pem(padded + "\n");
+  ExpectError(c, "pools[0].tls.ca_bundle_pem: 262145 bytes; at most 262144");
+}
+
 
 }  // namespace
 }  // namespace locus::proxy::control

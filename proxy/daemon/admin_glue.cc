@@ -168,6 +168,9 @@ void AdminGlue::WriteMetrics(admin::PrometheusWriter& w) {
       counter("locus_tls_versions_total", "TLS handshakes completed, by protocol version");
   admin::PrometheusWriter::Family tls_errors = counter(
       "locus_tls_protocol_errors_total", "Fatal TLS errors after the handshake (bad record)");
+  admin::PrometheusWriter::Family tickets = counter(
+      "locus_tls_tickets_total",
+      "Session tickets issued, and offered tickets sealed with an older or unknown key");
   for (size_t i = 0; i < tables_.size(); ++i) {
     std::string core = std::to_string(i);
     const proxy::tls::TlsCounters& t = tables_[i]->tls;
@@ -186,6 +189,9 @@ void AdminGlue::WriteMetrics(admin::PrometheusWriter& w) {
                        Load(t.versions[v]));
     }
     tls_errors.Add({{"core", core}}, Load(t.protocol_errors));
+    tickets.Add({{"core", core}, {"result", "issued"}}, Load(t.tickets_issued));
+    tickets.Add({{"core", core}, {"result", "old_key"}}, Load(t.tickets_old_key));
+    tickets.Add({{"core", core}, {"result", "unknown_key"}}, Load(t.tickets_unknown_key));
   }
   // The stack and steering of each core.
   admin::PrometheusWriter::Family rx = counter("locus_stack_rx_frames_total", "Frames received");

@@ -135,6 +135,7 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
     }
     out->tls = std::make_shared<const tls::TlsSettings>(config.tls);
   }
+  out->tickets = config.tickets;
   std::vector<uint16_t> ports;
   for (const CompiledListener& l : out->listeners) ports.push_back(l.config.port);
   out->listener_ports = steer::ListenerPortSet::Create(ports);

@@ -19,6 +19,7 @@
 #include "proxy/route/config.h"
 #include "proxy/route/route_table.h"
 #include "proxy/tls/settings.h"
+#include "proxy/tls/ticket_key_ring.h"
 #include "stack/base/time.h"
 #include "stack/steer/listener_ports.h"
 #include "stack/wire/addresses.h"
@@ -68,8 +69,10 @@ struct DataPlaneConfig {
   std::vector<lb::BackendPoolConfig> pools;
   std::vector<UpstreamSettings> upstream;  // parallel to pools
   // Certificates and per-listener TLS settings of the TLS listeners
-  // (ticket keys are left empty: the shards add the process's own).
+  // (ticket keys are left empty: the shards add the keys in force).
   tls::TlsSettings tls;
+  // Config.session_tickets.
+  tls::TicketSettings tickets;
 };
 
 struct CompiledListener {
@@ -101,6 +104,9 @@ struct CompiledConfig {
   // What each shard builds its TlsContextSet from; null when no listener
   // has TLS.
   std::shared_ptr<const tls::TlsSettings> tls;
+  // Explicit, generated or no ticket keys; every shard gets the keys from
+  // one tls::SharedTicketKeys.
+  tls::TicketSettings tickets;
 
   // The pool a route names, or -1.
   int32_t PoolIndex(std::string_view name) const;

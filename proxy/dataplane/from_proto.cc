@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace locus::proxy::dataplane {
 
@@ -226,8 +228,37 @@ absl::Status ListenerCertificates(const api::v1::Config& config, const api::v1::
 
 }  // namespace
 
+namespace {
+
+// Config.session_tickets: base64 keys in nginx's layout (validated by the
+// control plane; checked again so a bad key never reaches a shard).
+absl::Status SessionTicketsFromProto(const api::v1::Config& config, tls::TicketSettings* out) {
+  const api::v1::SessionTickets& st = config.session_tickets();
+  out->disabled = st.disabled();
+  out->rotation_interval = FromProtoDuration(st.rotation_interval(), out->rotation_interval);
+  std::vector<std::string> raw;
+  for (int i = 0; i < st.keys_size(); ++i) {
+    std::string bytes;
+    if (!absl::Base64Unescape(st.keys(i), &bytes)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("session_tickets.keys[", i, "]: is not base64"));
+    }
+    raw.push_back(std::move(bytes));
+  }
+  absl::StatusOr<std::vector<tls::TicketKey>> keys = tls::ParseTicketKeys(raw);
+  if (!keys.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("session_tickets.keys: ", keys.status().message()));
+  }
+  out->keys = std::move(*keys);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<DataPlaneConfig> FromProto(const api::v1::Config& config) {
   DataPlaneConfig out;
+  if (absl::Status s = SessionTicketsFromProto(config, &out.tickets); !s.ok()) return s;
   for (int i = 0; i < config.pools_size(); ++i) {
     UpstreamSettings upstream;
     absl::StatusOr<lb::BackendPoolConfig> pool = Pool(config.pools(i), i, &upstream);

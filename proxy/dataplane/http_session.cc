@@ -477,9 +477,7 @@ void HttpSession::OnRequestHead(Instant now) {
   http::RequestForwarding forwarding;
   forwarding.client_address = client_address_;
   forwarding.client_tls = tls_ != nullptr;
-  // Tunnels splice TCP to TCP: not over TLS (yet). Upgrade headers are
-  // stripped so the backend answers as plain HTTP.
-  forwarding.allow_upgrade = tls_ == nullptr;
+  forwarding.allow_upgrade = true;
   std::string_view head = Serialize(tls_scratch, [&](std::span<char> out) {
     return http::WriteRequestHead(h, forwarding, request_framing_, out);
   });
@@ -703,11 +701,6 @@ void HttpSession::OnResponseHead(Instant now) {
     Dispatch(now);
     return;
   }
-  if (status_ == 101 && tls_ != nullptr) {
-    // We stripped Upgrade; a backend switching anyway cannot be tunnelled.
-    Respond(502, "upgrade over TLS is not supported", Flag::kBadResponse, now);
-    return;
-  }
   if (status_ == 101) {
     if (upgrade_requested_) request_parser_.AcceptUpgrade();
   } else if (upgrade_requested_) {
@@ -867,18 +860,27 @@ void HttpSession::PumpTunnel(Instant now) {
   tcp::Tcb* up = up_->tcb();
   FlushDown();
   FlushUp();
-  if (down_out_.empty()) {
-    size_t n = down_->Splice(*up);
-    Bump(shard_.counters().bytes_sent, n);
+  if (tls_ == nullptr) {
+    if (down_out_.empty()) {
+      size_t n = down_->Splice(*up);
+      Bump(shard_.counters().bytes_sent, n);
+    }
+    if (up_out_.empty()) {
+      size_t n = up->Splice(*down_);
+      Bump(shard_.counters().bytes_received, n);
+    }
+  } else {
+    PumpTlsTunnel(*up);
   }
-  if (up_out_.empty()) {
-    size_t n = up->Splice(*down_);
-    Bump(shard_.counters().bytes_received, n);
+  // Half-closes travel through (RFC 9293 §3.6 semantics end to end; with
+  // TLS the client's close_notify stands for its FIN, and ours precedes
+  // our FIN).
+  bool up_drained = up->peer_closed() && up->readable() == 0 && DownFlushed();
+  bool down_drained = DownEof() && in_.empty() && up_out_.empty();
+  if (up_drained && !down_shut_) {
+    down_shut_ = true;
+    DownShutdown();
   }
-  // Half-closes travel through (RFC 9293 §3.6 semantics end to end).
-  bool up_drained = up->peer_closed() && up->readable() == 0 && down_out_.empty();
-  bool down_drained = down_->peer_closed() && down_->readable() == 0 && up_out_.empty();
-  if (up_drained) down_->Shutdown();
   if (down_drained) up->Shutdown();
   if (up->state() == tcp::TcpState::kClosed && up->close_reason() != tcp::CloseReason::kNormal) {
     // The backend reset (or timed out): so does the client's side.
@@ -896,6 +898,27 @@ void HttpSession::PumpTunnel(Instant now) {
     return;
   }
   ArmDownTimer(now);
+}
+
+void HttpSession::PumpTlsTunnel(tcp::Tcb& up) {
+  // Client to backend: plaintext out of TLS, no further ahead than the
+  // backend's send buffer takes (in_ is the read-ahead bound).
+  if (up_out_.empty()) {
+    ReadDown();
+    if (!in_.empty()) {
+      size_t n = up.Write({reinterpret_cast<const uint8_t*>(in_.data()), in_.size()});
+      in_.erase(0, n);
+    }
+  }
+  // Backend to client: what TLS takes now; the rest stays in the backend
+  // connection's receive buffer (its window closes, as with splicing).
+  while (down_out_.empty() && up.readable() > 0 && DownFlushed()) {
+    std::span<const uint8_t> front = up.Peek();
+    size_t n = DownWrite(std::string_view(reinterpret_cast<const char*>(front.data()), front.size()));
+    Bump(shard_.counters().bytes_sent, n);
+    up.Consume(n);
+    if (n < front.size()) break;
+  }
 }
 
 // ---- Output and teardown ----------------------------------------------------------

@@ -74,11 +74,14 @@ class HttpSession final : public ConnHandler,
   void FinishExchange(Instant now);
   void StartTunnel(Instant now);
   void PumpTunnel(Instant now);
+  // The tunnel's bytes when the client side is TLS: decrypted and
+  // encrypted on the way (no splicing).
+  void PumpTlsTunnel(tcp::Tcb& up);
   // An attempt failed before anything reached the client: retry or answer.
   void FailAttempt(Flag flag, Instant now);
   void Respond(uint16_t status, std::string_view reason, Flag flag, Instant now);
   // The downstream byte stream: the Tcb itself, or TLS over it. Only these
-  // (and the tunnel, which TLS sessions never enter) touch down_'s bytes.
+  // (and the plain tunnel's splicing) touch down_'s bytes.
   //
   // Moves ciphertext both ways and runs the handshake. False when the TLS
   // connection failed: the session is destroyed then.
@@ -117,6 +120,7 @@ class HttpSession final : public ConnHandler,
   tcp::Tcb* down_;
   std::unique_ptr<tls::TlsServerConnection> tls_;  // null: plain HTTP
   bool tls_fin_pending_ = false;  // FIN goes once close_notify is sent
+  bool down_shut_ = false;        // kTunnel: our direction to the client ended
   State state_ = State::kIdle;
   std::string client_address_;
   uint32_t client_ip_ = 0;

@@ -164,23 +164,32 @@ std::unique_ptr<tls::TlsServerConnection> ProxyShard::NewTlsConnection(
   return tls::TlsServerConnection::Create(tls_contexts_, context, &tables_->tls);
 }
 
-const std::vector<tls::TicketKey>& ProcessTicketKeys() {
-  static const std::vector<tls::TicketKey>* const keys = [] {
-    auto* v = new std::vector<tls::TicketKey>();
-    absl::StatusOr<tls::TicketKey> key = tls::ParseTicketKey(tls::GenerateTicketKeyBytes());
-    if (key.ok()) v->push_back(*key);
-    return v;
-  }();
+tls::SharedTicketKeys& ProcessTicketKeys() {
+  static tls::SharedTicketKeys* const keys = new tls::SharedTicketKeys();
   return *keys;
 }
 
-void ProxyShard::BuildTlsContexts(const CompiledConfig& config) {
+tls::SharedTicketKeys& ProxyShard::ticket_keys() {
+  return options_.ticket_keys != nullptr ? *options_.ticket_keys : ProcessTicketKeys();
+}
+
+void ProxyShard::BuildTlsContexts(const CompiledConfig& config, bool apply_tickets,
+                                  Instant now) {
+  // Every config passes through here, TLS listeners or not, so the shared
+  // keys follow the newest config's ticket settings.
+  ticket_key_set_ = apply_tickets ? ticket_keys().Apply(config.tickets, config.version, now)
+                                  : ticket_keys().Current();
   if (config.tls == nullptr) {
     tls_contexts_ = nullptr;
     return;
   }
   tls::TlsSettings settings = *config.tls;
-  settings.ticket_keys = ProcessTicketKeys();
+  if (ticket_key_set_ != nullptr) {
+    settings.ticket_keys = ticket_key_set_->keys;
+    if (ticket_key_set_->lifetime_seconds > 0) {
+      settings.session_lifetime_seconds = ticket_key_set_->lifetime_seconds;
+    }
+  }
   absl::StatusOr<std::shared_ptr<const tls::TlsContextSet>> set =
       tls::TlsContextSet::Create(settings);
   if (!set.ok()) {
@@ -294,7 +303,7 @@ void ProxyShard::ApplyConfig(std::shared_ptr<const CompiledConfig> config, Insta
 
   // New TLS handshakes use the new certificates at once; open TLS
   // connections keep the set they started with.
-  BuildTlsContexts(*config);
+  BuildTlsContexts(*config, /*apply_tickets=*/true, now);
 
   // Listeners, by name. Same address and port: updated in place (sessions
   // see new limits and routes at their next request). Otherwise the old
@@ -541,6 +550,15 @@ size_t ProxyShard::DrainMailbox(Instant now) {
 }
 
 void ProxyShard::Housekeeping(Instant now) {
+  // Ticket keys: a due rotation (whichever shard sees it first), then this
+  // shard's contexts if the keys in force changed. Handshakes never look at
+  // the shared keys; they use the contexts built here.
+  tls::SharedTicketKeys& tickets = ticket_keys();
+  tickets.MaybeRotate(now);
+  if (config_ != nullptr &&
+      (ticket_key_set_ == nullptr || tickets.generation() != ticket_key_set_->generation)) {
+    BuildTlsContexts(*config_, /*apply_tickets=*/false, now);
+  }
   // Kept-alive upstream connections past their idle timeout.
   for (auto& p : pools_) {
     for (auto& [key, list] : p->idle) {

@@ -23,6 +23,7 @@
 #include "proxy/route/route_cache.h"
 #include "proxy/tls/context_set.h"
 #include "proxy/tls/server_connection.h"
+#include "proxy/tls/ticket_key_ring.h"
 #include "proxy/tls/counters.h"
 #include "stack/engine/shard.h"
 #include "stack/timer/timer_wheel.h"
@@ -96,6 +97,9 @@ struct ProxyShardOptions {
   size_t route_cache_capacity = 4096;
   uint64_t seed = 1;
   accesslog::AccessLogBuffer* access_log = nullptr;  // null: no access log
+  // Session ticket keys shared by every shard of this data plane. Null:
+  // the process's (ProcessTicketKeys()).
+  tls::SharedTicketKeys* ticket_keys = nullptr;
 };
 
 class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
@@ -154,7 +158,10 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
 
  private:
   void ApplyConfig(std::shared_ptr<const CompiledConfig> config, Instant now);
-  void BuildTlsContexts(const CompiledConfig& config);
+  // Takes the ticket keys in force (applying the config's ticket settings
+  // first when `apply_tickets`) and builds this shard's TLS contexts.
+  void BuildTlsContexts(const CompiledConfig& config, bool apply_tickets, Instant now);
+  tls::SharedTicketKeys& ticket_keys();
   // An accepted connection on a TLS listener: its TLS server side, or null
   // (counted) when there is none to give.
   std::unique_ptr<tls::TlsServerConnection> NewTlsConnection(const ListenerRuntime& listener);
@@ -184,6 +191,10 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   // Built from config_->tls when a config is applied; connections keep the
   // set they started with.
   std::shared_ptr<const tls::TlsContextSet> tls_contexts_;
+  // The ticket keys tls_contexts_ was built with; housekeeping rebuilds the
+  // contexts when the shared set's generation moves on (a rotation, or a
+  // config another shard applied first).
+  std::shared_ptr<const tls::TicketKeySet> ticket_key_set_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   uint32_t next_listener_id_ = 1;
   std::vector<std::unique_ptr<PoolRuntime>> pools_;
@@ -204,11 +215,10 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   absl::flat_hash_map<uint32_t, HealthPool> health_;
 };
 
-// The session ticket keys of this process: one key, generated on first use
-// and shared by every shard (so a ticket from one core resumes on any
-// other). Not rotated and not configurable yet; tickets die with the
-// process.
-const std::vector<tls::TicketKey>& ProcessTicketKeys();
+// The session ticket keys of this process, shared by every shard (so a
+// ticket from one core resumes on any other): configured ones, or
+// generated ones that rotate (see tls::SharedTicketKeys).
+tls::SharedTicketKeys& ProcessTicketKeys();
 
 }  // namespace locus::proxy::dataplane
 

@@ -2,8 +2,9 @@
 // one proxy shard and with two: the client side is a real OpenSSL client
 // (proxy/tls test peers) over a TestClient's bytes. TLS 1.3 and 1.2, SNI
 // choosing the certificate (exact, default, rejected), keep-alive on one TLS
-// connection, garbage and plain HTTP on the TLS port, and a certificate
-// replaced by a config change while a TLS connection stays open.
+// connection, garbage and plain HTTP on the TLS port, a certificate
+// replaced by a config change while a TLS connection stays open, WebSocket
+// tunnels over TLS, and session tickets (configured, rotated, disabled).
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -441,7 +442,10 @@ TEST_P(TlsSessionTest, SilentClientIsClosedByTheIdleTimeout) {
 }
 
 
-TEST_P(TlsSessionTest, UpgradeIsStrippedAndA101BecomesA502) {
+// WebSocket over TLS: the Upgrade goes to the backend, its 101 turns the
+// connection into a tunnel whose bytes are decrypted and encrypted on the
+// way, both ways, and the close travels through (close_notify + FIN).
+TEST_P(TlsSessionTest, WebSocketUpgradeTunnelsOverTls) {
   Init();
   backend_->set_handler([](const testing::ReceivedRequest& req) {
     testing::Reply r;
@@ -450,23 +454,64 @@ TEST_P(TlsSessionTest, UpgradeIsStrippedAndA101BecomesA502) {
   });
   TlsPeer& p = ConnectTls("www.example.com");
   ASSERT_TRUE(Handshake(p));
-  ParsedResponses r = Exchange(p,
-                               "GET /ws HTTP/1.1\r\nHost: www.example.com\r\n"
-                               "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
-  ASSERT_EQ(FinalResponses(r), 1u);
-  EXPECT_EQ(r.responses[0].status, 502);
+  p.Send("GET /ws HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade\r\n"
+         "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  ASSERT_TRUE(net().RunUntil(
+      [&] {
+        p.Pump();
+        return p.plain().find("\r\n\r\n") != std::string::npos;
+      },
+      Duration::Seconds(5)));
+  EXPECT_EQ(p.TakePlain(),
+            "HTTP/1.1 101 Switching Protocols\r\nVia: 1.1 locus\r\nUpgrade: websocket\r\n"
+            "Connection: upgrade\r\n\r\n");
   ASSERT_EQ(backend_->requests().size(), 1u);
-  EXPECT_EQ(backend_->requests()[0].Count("upgrade"), 0u);
-  EXPECT_EQ(net().Sum(&ProxyCounters::tunnels), 0u);
-  // The connection goes on with the next request.
-  ParsedResponses next = Exchange(p, "GET /after HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
-  ASSERT_EQ(FinalResponses(next), 1u);
-  EXPECT_EQ(next.responses[0].status, 200);
-  EXPECT_EQ(backend_->requests().back().target, "/after");
+  EXPECT_EQ(backend_->requests()[0].Get("upgrade"), "websocket");
+  EXPECT_EQ(backend_->requests()[0].Get("x-forwarded-proto"), "https");
+  EXPECT_EQ(net().Sum(&ProxyCounters::tunnels), 1u);
+
+  // The client speaks first; the backend echoes. Then a payload larger
+  // than a TLS record and the proxy's read-ahead.
+  p.Send("ping-1");
+  ASSERT_TRUE(net().RunUntil(
+      [&] {
+        p.Pump();
+        return p.plain() == "ping-1";
+      },
+      Duration::Seconds(5)))
+      << "echo: [" << p.plain() << "]";
+  std::string big(300000, 'w');
+  for (size_t i = 0; i < big.size(); i += 977) big[i] = static_cast<char>('a' + i % 26);
+  p.Send(big);
+  ASSERT_TRUE(net().RunUntil(
+      [&] {
+        p.Pump();
+        return p.plain().size() >= 6 + big.size();
+      },
+      Duration::Seconds(10)));
+  EXPECT_TRUE(p.plain().substr(6) == big) << "bytes changed on the way";
+
+  // Close: close_notify and FIN from the client reach the backend as a
+  // FIN; its FIN comes back as close_notify and FIN.
+  p.tls().Shutdown();
+  p.Pump();
+  clients_.back()->Shutdown();
+  ASSERT_TRUE(net().RunUntil(
+      [&] {
+        p.Pump();
+        return p.tls().peer_closed() && clients_.back()->peer_closed();
+      },
+      Duration::Seconds(5)));
+  EXPECT_TRUE(backend_->saw_fin(0));
+  EXPECT_EQ(backend_->tunnel_bytes(0).size(), 6u + big.size());
+  net().Advance(Duration::Millis(200));
+  EXPECT_FALSE(backend_->saw_reset(0));
+  EXPECT_FALSE(clients_.back()->reset());
+  EXPECT_EQ(AllFailures(), 0u);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::protocol_errors), 0u);
 }
 
-
-TEST_P(TlsSessionTest, SessionsResumeOnAnyShardWithTheProcessTicketKey) {
+TEST_P(TlsSessionTest, SessionsResumeOnAnyShardWithGeneratedKeys) {
   Init();
   int crossed = 0;  // sessions resumed on another shard than the one that issued them
   for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
@@ -567,6 +612,143 @@ TEST_P(TlsSessionTest, RotatedSharedCertificateServesNewHandshakesOnEveryListene
   ParsedResponses r = Exchange(old_conn, kGet);
   ASSERT_EQ(FinalResponses(r), 1u);
   EXPECT_EQ(r.responses[0].status, 200);
+}
+
+// ---- Session tickets set by the config -------------------------------------------
+
+class TicketTest : public TlsSessionTest {
+ protected:
+  // A session from a full handshake on a new client, as DER so that each
+  // later attempt offers the very same ticket.
+  std::string IssueTicket(int version) {
+    tt::ClientOptions o;
+    o.max_version = version;
+    ctxs_.push_back(tt::MakeClientCtx(o));
+    TlsPeer& p = ConnectTlsWith(ctxs_.back().get(), "www.example.com", nullptr);
+    EXPECT_TRUE(Handshake(p));
+    EXPECT_FALSE(p.tls().resumed());
+    // TLS 1.3 tickets come after the handshake, with the first response.
+    EXPECT_EQ(FinalResponses(Exchange(p, kGet)), 1u);
+    SSL_SESSION* session = tt::LastSession(ctxs_.back().get());
+    if (session == nullptr) return "";
+    std::string der(static_cast<size_t>(i2d_SSL_SESSION(session, nullptr)), '\0');
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    i2d_SSL_SESSION(session, &out);
+    SSL_SESSION_free(session);
+    return der;
+  }
+  // Whether a new connection offering `der` resumed. Either way it must
+  // complete its handshake and a request.
+  bool Resumes(const std::string& der, int version) {
+    tt::ClientOptions o;
+    o.max_version = version;
+    ctxs_.push_back(tt::MakeClientCtx(o));
+    const auto* in = reinterpret_cast<const unsigned char*>(der.data());
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size()));
+    EXPECT_NE(session, nullptr);
+    TlsPeer& p = ConnectTlsWith(ctxs_.back().get(), "www.example.com", session);
+    SSL_SESSION_free(session);
+    EXPECT_TRUE(Handshake(p));
+    EXPECT_EQ(FinalResponses(Exchange(p, kGet)), 1u);
+    return p.tls().resumed();
+  }
+  DataPlaneConfig WithTickets(tls::TicketSettings tickets) {
+    DataPlaneConfig c = Config("www v1", /*with_default=*/true);
+    c.tickets = std::move(tickets);
+    return c;
+  }
+  static tls::TicketKey Key() { return *tls::ParseTicketKey(tls::GenerateTicketKeyBytes()); }
+  static constexpr int kVersions[] = {TLS1_3_VERSION, TLS1_2_VERSION};
+};
+
+INSTANTIATE_TEST_SUITE_P(Shards, TicketTest, ::testing::Values(1u, 2u),
+                         [](const ::testing::TestParamInfo<unsigned>& i) {
+                           return absl::StrCat(i.param, "shard");
+                         });
+
+TEST_P(TicketTest, ExplicitKeysResumeOnEveryShardAndRotateByApply) {
+  Init();
+  tls::TicketKey k1 = Key(), k2 = Key();
+  net().Apply(WithTickets({.keys = {k1}}));
+  std::string under_k1[2];
+  for (int v = 0; v < 2; ++v) {
+    SCOPED_TRACE(kVersions[v]);
+    under_k1[v] = IssueTicket(kVersions[v]);
+    ASSERT_FALSE(under_k1[v].empty());
+    // Several connections: with two shards they land on both.
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(Resumes(under_k1[v], kVersions[v])) << i;
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_resumed), 6u);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 2u);
+
+  // Rotation, step 1: the new key first, the old one after it. Old
+  // tickets still resume (and are counted as under an old key).
+  net().Apply(WithTickets({.keys = {k2, k1}}));
+  for (int v = 0; v < 2; ++v) EXPECT_TRUE(Resumes(under_k1[v], kVersions[v])) << kVersions[v];
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::tickets_old_key), 2u);
+  // Step 2: the old key dropped: a full handshake, counted.
+  net().Apply(WithTickets({.keys = {k2}}));
+  for (int v = 0; v < 2; ++v) EXPECT_FALSE(Resumes(under_k1[v], kVersions[v])) << kVersions[v];
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::tickets_unknown_key), 2u);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 4u);
+}
+
+// Two proxies (two data planes, each its own process as far as keys go)
+// given the same keys resume each other's sessions.
+TEST_P(TicketTest, AnotherProxyWithTheSameKeysResumes) {
+  tls::TicketKey k = Key();
+  std::string der[2];
+  {
+    Init();
+    net().Apply(WithTickets({.keys = {k}}));
+    for (int v = 0; v < 2; ++v) der[v] = IssueTicket(kVersions[v]);
+    peers_.clear();
+    TearDown();
+  }
+  StartNet({.shards = GetParam()});
+  backend_ = &AddBackend(8001, "b1");
+  net().Apply(WithTickets({.keys = {k}}));
+  for (int v = 0; v < 2; ++v) EXPECT_TRUE(Resumes(der[v], kVersions[v])) << kVersions[v];
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_full), 0u);
+}
+
+TEST_P(TicketTest, DisabledIssuesAndAcceptsNoTickets) {
+  Init();
+  std::string before[2];
+  for (int v = 0; v < 2; ++v) before[v] = IssueTicket(kVersions[v]);
+  uint64_t issued = TlsSum(&tls::TlsCounters::tickets_issued);
+  EXPECT_GT(issued, 0u);
+  net().Apply(WithTickets({.disabled = true}));
+  for (int v = 0; v < 2; ++v) {
+    SCOPED_TRACE(kVersions[v]);
+    EXPECT_FALSE(Resumes(before[v], kVersions[v]));
+    IssueTicket(kVersions[v]);
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::tickets_issued), issued);
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::handshakes_resumed), 0u);
+  // Enabled again (generated keys, the ring kept): the old tickets resume.
+  net().Apply(WithTickets({}));
+  for (int v = 0; v < 2; ++v) EXPECT_TRUE(Resumes(before[v], kVersions[v])) << kVersions[v];
+}
+
+// Generated keys rotate in (virtual) time on every shard: a ticket resumes
+// after one and two rotations, and is refused after three.
+TEST_P(TicketTest, GeneratedKeysRotateOnEveryShard) {
+  Init();
+  const Duration interval = Duration::Seconds(60);
+  net().Apply(WithTickets({.rotation_interval = interval}));
+  std::string der[2];
+  for (int v = 0; v < 2; ++v) der[v] = IssueTicket(kVersions[v]);
+  peers_.clear();
+  for (int rotation = 1; rotation <= 3; ++rotation) {
+    net().Advance(interval);
+    for (int v = 0; v < 2; ++v) {
+      EXPECT_EQ(Resumes(der[v], kVersions[v]), rotation < 3)
+          << "version " << kVersions[v] << " after " << rotation << " rotations";
+    }
+    peers_.clear();
+  }
+  EXPECT_EQ(TlsSum(&tls::TlsCounters::tickets_unknown_key), 2u);
 }
 
 }  // namespace

@@ -117,12 +117,17 @@ bool IsCertificateDnsName(absl::string_view name) {
   return true;
 }
 
-absl::StatusOr<std::vector<X509Ptr>> ParseCertificateChain(
-    absl::string_view pem) {
+namespace {
+
+// CERTIFICATE blocks only, within the given bounds; `what` names the
+// field's role in messages ("chain", "CA bundle").
+absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(
+    absl::string_view pem, size_t max_bytes, int max_certificates,
+    absl::string_view what) {
   if (pem.empty()) return absl::InvalidArgumentError("required");
-  if (pem.size() > kMaxCertificateChainBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        pem.size(), " bytes; at most ", kMaxCertificateChainBytes));
+  if (pem.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(pem.size(), " bytes; at most ", max_bytes));
   }
   std::vector<std::string> labels = PemLabels(pem);
   if (labels.empty()) {
@@ -134,16 +139,15 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificateChain(
     if (absl::StrContains(labels[i], "PRIVATE KEY")) {
       return absl::InvalidArgumentError(absl::StrCat(
           "PEM block ", i + 1,
-          " is a private key; it belongs in private_key, not in the chain"));
+          " is a private key; it does not belong in the ", what));
     }
     return absl::InvalidArgumentError(
         absl::StrCat("PEM block ", i + 1, " is \"", labels[i].substr(0, 40),
-                     "\"; only CERTIFICATE blocks may be in the chain"));
+                     "\"; only CERTIFICATE blocks may be in the ", what));
   }
-  if (labels.size() > static_cast<size_t>(kMaxChainCertificates)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(labels.size(), " certificates; at most ",
-                     kMaxChainCertificates));
+  if (labels.size() > static_cast<size_t>(max_certificates)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        labels.size(), " certificates; at most ", max_certificates));
   }
   BioPtr bio = MemoryBio(pem);
   std::vector<X509Ptr> chain;
@@ -158,6 +162,19 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificateChain(
   }
   ERR_clear_error();
   return chain;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<X509Ptr>> ParseCertificateChain(
+    absl::string_view pem) {
+  return ParseCertificates(pem, kMaxCertificateChainBytes,
+                           kMaxChainCertificates, "chain");
+}
+
+absl::StatusOr<std::vector<X509Ptr>> ParseCaBundle(absl::string_view pem) {
+  return ParseCertificates(pem, kMaxCaBundleBytes, kMaxCaBundleCertificates,
+                           "CA bundle");
 }
 
 absl::StatusOr<EvpPkeyPtr> ParsePrivateKey(absl::string_view pem) {

@@ -36,6 +36,10 @@ inline constexpr int kMinRsaBits = 2048;
 inline constexpr int kMaxRsaBits = 8192;
 inline constexpr absl::Duration kExpiryWarning = absl::Hours(24 * 30);
 inline constexpr size_t kMaxDnsNameLength = 253;
+// Roots trusted for TLS to a pool's endpoints (UpstreamTls.ca_bundle_pem):
+// enough for a public root store, small enough to parse on every apply.
+inline constexpr size_t kMaxCaBundleBytes = 262144;
+inline constexpr int kMaxCaBundleCertificates = 100;
 
 // What the leaf certificate says, for the API and proxyctl.
 struct CertificateInfo {
@@ -85,6 +89,10 @@ CertificateCheck CheckCertificate(absl::string_view chain_pem,
 // output) and text that does not parse.
 absl::StatusOr<std::vector<X509Ptr>> ParseCertificateChain(
     absl::string_view pem);
+
+// The certificates of a CA bundle, in any order: CERTIFICATE blocks only,
+// at most kMaxCaBundleCertificates and kMaxCaBundleBytes.
+absl::StatusOr<std::vector<X509Ptr>> ParseCaBundle(absl::string_view pem);
 
 // One unencrypted PEM private key. Error messages never quote the key.
 absl::StatusOr<EvpPkeyPtr> ParsePrivateKey(absl::string_view pem);

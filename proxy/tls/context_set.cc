@@ -271,7 +271,7 @@ absl::Status TlsContextSet::Configure(ServerContext& ctx) {
   // core can open. A per-core cache would only help clients whose next
   // connection lands on the same core.
   SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_timeout(ssl_ctx, kSessionLifetimeSeconds);
+  SSL_CTX_set_timeout(ssl_ctx, static_cast<long>(ctx.session_lifetime_seconds_));
   if (ctx.ticket_keys_->empty()) {
     SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ssl_ctx, 0);
@@ -333,6 +333,7 @@ absl::StatusOr<std::shared_ptr<const TlsContextSet>> TlsContextSet::Create(
     auto ctx = std::make_unique<ServerContext>();
     ctx->settings_ = ls;
     ctx->ticket_keys_ = &set->ticket_keys_;
+    ctx->session_lifetime_seconds_ = settings.session_lifetime_seconds;
     ctx->sid_ctx_ = Sha256Of("listener", ls.listener);
     if (ls.certificates.empty()) {
       return absl::InvalidArgumentError(

@@ -68,6 +68,7 @@ class ServerContext {
   // listener are not accepted by another.
   std::array<uint8_t, 32> sid_ctx_{};
   const std::vector<TicketKey>* ticket_keys_ = nullptr;
+  int64_t session_lifetime_seconds_ = kSessionLifetimeSeconds;
 };
 
 class TlsContextSet {

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "proxy/tls/server_connection.h"
 #include "proxy/tls/test_peer.h"
+#include "proxy/tls/ticket_key_ring.h"
 
 namespace locus::proxy::tls {
 namespace {
@@ -264,6 +265,62 @@ TEST_P(ResumptionTest, NoTicketKeysMeansNoResumption) {
     ASSERT_TRUE(r.ok);
     EXPECT_FALSE(r.resumed);
   }
+}
+
+// Generated keys in virtual time: a ticket issued under key N resumes after
+// one and two rotations, and after three the key is gone (full handshake).
+TEST_P(ResumptionTest, GeneratedKeysResumeForTwoRotations) {
+  const Duration interval = Duration::Seconds(600);
+  TicketKeyRing ring(interval);
+  Instant now = Instant::Zero();
+  ring.Advance(now);
+  auto build = [&] {
+    fixture_.settings.ticket_keys = ring.keys();
+    fixture_.settings.session_lifetime_seconds = ring.lifetime_hint().nanos() / 1000000000;
+    return MakeSet();
+  };
+  SslCtxPtr ctx = Client();
+  ASSERT_TRUE(Connect(build(), ctx.get(), "www.example.com").ok);
+  SessionPtr session(LastSession(ctx.get()));
+  ASSERT_NE(session, nullptr);
+  // The lifetime hint is two intervals.
+  EXPECT_EQ(SSL_SESSION_get_ticket_lifetime_hint(session.get()), 1200u);
+  // Each attempt offers the original ticket (a resumption may replace the
+  // client's copy with a fresh ticket under the newest key).
+  std::string der(static_cast<size_t>(i2d_SSL_SESSION(session.get(), nullptr)), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_SSL_SESSION(session.get(), &out);
+  for (int rotation = 1; rotation <= 3; ++rotation) {
+    now += interval;
+    ASSERT_TRUE(ring.Advance(now));
+    const auto* in = reinterpret_cast<const unsigned char*>(der.data());
+    SessionPtr original(d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size())));
+    ASSERT_NE(original, nullptr);
+    Result r = Connect(build(), ctx.get(), "www.example.com", original.get());
+    ASSERT_TRUE(r.ok) << rotation;
+    EXPECT_EQ(r.resumed, rotation < 3) << "after " << rotation << " rotations";
+  }
+  EXPECT_EQ(counters_.tickets_unknown_key.load(), 1u);
+}
+
+// Two proxies (independent sets, say on two machines) given the same
+// configured keys resume each other's sessions.
+TEST_P(ResumptionTest, TwoProxiesWithTheSameKeysResumeEachOther) {
+  std::string bytes = GenerateTicketKeyBytes();
+  fixture_.settings.ticket_keys = {*ParseTicketKey(bytes)};
+  auto proxy_a = MakeSet();
+  SniFixture other_fixture;  // its own PKI, certificates and contexts
+  other_fixture.settings.certificates = fixture_.settings.certificates;
+  other_fixture.settings.ticket_keys = {*ParseTicketKey(bytes)};
+  auto proxy_b = TlsContextSet::Create(other_fixture.settings);
+  ASSERT_TRUE(proxy_b.ok());
+  SslCtxPtr ctx = Client();
+  ASSERT_TRUE(Connect(proxy_a, ctx.get(), "www.example.com").ok);
+  SessionPtr session(LastSession(ctx.get()));
+  ASSERT_NE(session, nullptr);
+  Result r = Connect(*proxy_b, ctx.get(), "www.example.com", session.get());
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.resumed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, ResumptionTest,

@@ -1,6 +1,6 @@
 // What the TLS contexts of one shard are built from: plain values, with no
 // OpenSSL objects, so that one immutable TlsSettings can be made once per
-// config version (from the API config: not written yet) and every shard
+// config version and every shard
 // builds its own contexts from it (TlsContextSet). The secure defaults live here, with the checks
 // that a listener only narrows them.
 #ifndef LOCUS_PROXY_TLS_SETTINGS_H_
@@ -89,6 +89,8 @@ struct TlsSettings {
   // (and so no resumption: there is no per-core session cache). The daemon
   // passes the configured keys, or one it generated at start-up.
   std::vector<TicketKey> ticket_keys;
+  // Session lifetime, also the ticket lifetime hint sent to clients.
+  int64_t session_lifetime_seconds = kSessionLifetimeSeconds;
 };
 
 // OK when `list` is empty or names only suites of `allowed`, each once.

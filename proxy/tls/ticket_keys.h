@@ -33,6 +33,7 @@ struct TicketKey {
   bool aes256 = false;
 
   std::string NameHex() const;
+  bool operator==(const TicketKey&) const = default;
 };
 
 // Parses one key of 48 or 80 bytes.

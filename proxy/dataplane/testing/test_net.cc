@@ -195,11 +195,13 @@ TestNet::TestNet(TestNetOptions options) : options_(options) {
     return;
   }
   mailbox_ = std::move(*mailbox);
+  ticket_keys_ = std::make_unique<tls::SharedTicketKeys>();
   for (unsigned i = 0; i < shards; ++i) {
     tables_.push_back(std::make_unique<ShardTables>());
     ProxyShardOptions po;
     po.shard_count = shards;
     po.seed = options.seed;
+    po.ticket_keys = ticket_keys_.get();
     apps_.push_back(std::make_unique<ProxyShard>(i, po, mailbox_.get(), tables_[i].get()));
   }
   peers_.push_back(std::make_unique<PeerHost>(

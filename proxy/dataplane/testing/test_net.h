@@ -167,6 +167,9 @@ class TestNet {
   std::vector<engine::Shard*> shards_;
   std::unique_ptr<ShardMailbox> mailbox_;
   std::vector<std::unique_ptr<ShardTables>> tables_;
+  // Each net is its own "process": ticket keys (and their rotation
+  // schedule, in this net's virtual time) are shared by its shards only.
+  std::unique_ptr<tls::SharedTicketKeys> ticket_keys_;
   std::vector<std::unique_ptr<ProxyShard>> apps_;
   std::vector<std::unique_ptr<PeerHost>> peers_;
 };
