@@ -88,6 +88,19 @@ struct Options {
   double seconds = 5;
 };
 
+// Time this thread spent runnable but waiting for a CPU (the second field of
+// /proc/thread-self/schedstat), in nanoseconds; -1 if unavailable. With
+// the measured wall time it tells a client starved of CPU by other load
+// from a client waiting on the server.
+int64_t RunQueueWaitNanos() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return -1;
+  unsigned long long run = 0, wait = 0;
+  int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  return n == 2 ? static_cast<int64_t>(wait) : -1;
+}
+
 const std::string kRequest = "GET / HTTP/1.1\r\nHost: bench.locus\r\nConnection: close\r\n\r\n";
 
 int g_slot_index = -1;  // SSL ex_data index of the Slot*
@@ -365,16 +378,19 @@ int Main(int argc, char** argv) {
   }
   int64_t start = WallNanos();
   int64_t cpu0 = ProcessCpuNanos();
+  int64_t runq0 = RunQueueWaitNanos();
   client.Run(start + static_cast<int64_t>(options.seconds * 1e9));
   double wall = (WallNanos() - start) / 1e9;
   double cpu = (ProcessCpuNanos() - cpu0) / 1e9;
+  int64_t runq1 = RunQueueWaitNanos();
+  double runq = runq0 >= 0 && runq1 >= 0 ? (runq1 - runq0) / 1e9 : -1;
   Counts c = client.TakeCounts();
   std::string line = absl::StrCat("mode=", mode, " completed=", c.completed, " resumed=", c.resumed, " tickets_after_resumed=", c.tickets_after_resumed,
                                   " errors=", c.ErrorTotal());
   for (int e = 0; e < static_cast<int>(Error::kCount); ++e) {
     absl::StrAppend(&line, " ", kErrorNames[e], "=", c.errors[e]);
   }
-  absl::StrAppend(&line, " wall=", wall, " client_cpu=", cpu, " version=",
+  absl::StrAppend(&line, " wall=", wall, " client_cpu=", cpu, " client_runq_wait=", runq, " version=",
                   client.version().empty() ? "-" : client.version(),
                   " key=", client.key_type().empty() ? "-" : client.key_type());
   std::printf("%s\n", line.c_str());

@@ -27,6 +27,13 @@
 # counts the time the lcore was runnable but preempted inside a busy
 # iteration, so it overstates Locus's CPU (bench/lib/tls_table.py).
 #
+# A second table, "stall evidence", shows per cell how long the client
+# and the server's main thread waited for a CPU (schedstat run delay) and
+# the client's SYN retransmissions, retransmitted segments, tail loss
+# probes and RTO expiries (nstat in its namespace), with Locus's own
+# retransmissions and out-of-window drops: a cell far below its usual rate
+# is either starved of CPU by other load or waiting on the network.
+#
 # Environment: DURATION (s, default 4), WARMUP (1), CONNS (32), REPEAT (1),
 # PROXY_CPU (1), CLIENT_CPU (0).
 set -euo pipefail
@@ -69,7 +76,8 @@ for s in locus nginx haproxy; do
   done
 done
 
-# Locus's own counters, one line: busy_s requests full resumed failures.
+# Locus's own counters, one line: busy_s requests full resumed failures
+# retransmits out_of_window_drops.
 locus_counters() {
   curl -s "http://$LOCB_ADMIN/metrics" | awk '
     $1 ~ /^locus_loop_busy_seconds_total/ { busy += $2 }
@@ -77,7 +85,34 @@ locus_counters() {
     $1 ~ /^locus_tls_handshakes_total\{.*kind="full"/ { full += $2 }
     $1 ~ /^locus_tls_handshakes_total\{.*kind="resumed"/ { res += $2 }
     $1 ~ /^locus_tls_handshake_failures_total/ { fail += $2 }
-    END { printf "%.9f %d %d %d %d\n", busy, req, full, res, fail }'
+    $1 ~ /^locus_tcp_retransmits_total/ { rtx += $2 }
+    $1 ~ /^locus_stack_drops_total\{.*reason="out_of_window"/ { oow += $2 }
+    END { printf "%.9f %d %d %d %d %d %d\n", busy, req, full, res, fail, rtx, oow }'
+}
+# Stall evidence (a cell once ran at a tenth of its usual rate with
+# everything idle and nothing recorded): the client namespace's TCP
+# counters, one line: SYN retransmissions, retransmitted segments, tail
+# loss probes, RTO expiries (nstat absolute values, history untouched).
+client_tcp_counters() {
+  ip netns exec "$LOCB_NS_CL" nstat -asz 2>/dev/null | awk '
+    { v[$1] = $2 }
+    END { printf "%d %d %d %d\n", v["TcpExtTCPSynRetrans"], v["TcpRetransSegs"],
+          v["TcpExtTCPLossProbes"], v["TcpExtTCPTimeouts"] }'
+}
+# Time a process's main thread spent runnable but waiting for a CPU
+# (second field of its schedstat), in ns: a server starved by other load
+# shows it here. The main thread is the one that works: proxyd's lcore
+# thread (one lcore), nginx's worker, haproxy with nbthread 1. (%.0f:
+# mawk's %d stops at 2^31 ns, about 2 s.)
+runq_wait_ns() {
+  awk '{ printf "%.0f\n", $2 }' /proc/"$1"/schedstat 2>/dev/null || echo 0
+}
+server_pid() {
+  case $1 in
+    locus) echo "$PROXYD_PID" ;;
+    nginx) echo "$NGINX_WORKER_PID" ;;
+    haproxy) echo "$HAPROXY_PID" ;;
+  esac
 }
 server_ticks() {
   case $1 in
@@ -89,7 +124,8 @@ server_ticks() {
 
 # measure REP KEY MODE SERVER: one client run; appends a row to RESULTS.
 measure() {
-  local rep=$1 k=$2 mode=$3 s=$4 out=$WORK/client.out pid l0="- - - - -" l1="- - - - -" t0 t1 w0 w1
+  local rep=$1 k=$2 mode=$3 s=$4 out=$WORK/client.out pid l0="- - - - - - -" l1="- - - - - - -" t0 t1 w0 w1
+  local n0 n1 q0 q1
   ip netns exec "$LOCB_NS_CL" taskset -c "$CLIENT_CPU" "$CLIENT" --host="${HOST[$s]}" \
     --port="$(port "$s" "$k")" --mode="$mode" --conns="$CONNS" --warmup="$WARMUP" \
     --seconds="$DURATION" >"$out" 2>"$WORK/client.err" &
@@ -105,17 +141,22 @@ measure() {
     return 1
   fi
   [[ $s == locus ]] && l0=$(locus_counters)
+  n0=$(client_tcp_counters)
+  q0=$(runq_wait_ns "$(server_pid "$s")")
   w0=$(date +%s.%N)
   t0=$(server_ticks "$s")
   kill -USR1 "$pid"
   wait "$pid" || true
   t1=$(server_ticks "$s")
   w1=$(date +%s.%N)
+  q1=$(runq_wait_ns "$(server_pid "$s")")
+  n1=$(client_tcp_counters)
   [[ $s == locus ]] && l1=$(locus_counters)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$k" "$mode" "$s" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$k" "$mode" "$s" \
     "$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f", b - a }')" \
     "$(awk -v t="$TICK" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / t }')" \
-    "$l0" "$l1" "$(head -1 "$out")" "$(tail -1 "$out")" "$(tr '\n' ' ' <"$WORK/client.err")" >>"$RESULTS"
+    "$l0" "$l1" "$(head -1 "$out")" "$(tail -1 "$out")" "$(tr '\n\t' '  ' <"$WORK/client.err")" \
+    "$n0" "$n1" "$(awk -v a="$q0" -v b="$q1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" >>"$RESULTS"
 }
 
 echo "tls_handshake: tls_client --conns=$CONNS --warmup=$WARMUP --seconds=$DURATION from netns $LOCB_NS_CL on CPU $CLIENT_CPU" \

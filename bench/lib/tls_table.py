@@ -2,8 +2,10 @@
 """Prints bench/tls_handshake.sh's rows and its JSON line.
 
 Row (tab-separated): rep, key, mode, server, sampled wall s, server
-process CPU s (utime+stime), locus counters before and after ("busy_s requests full resumed failures",
-or dashes), the client's ready line, its result line, its stderr.
+process CPU s (utime+stime), locus counters before and after ("busy_s requests full resumed failures
+retransmits out_of_window_drops", or dashes), the client's ready line, its result line, its stderr,
+the client namespace's TCP counters before and after ("syn_retrans retrans_segs loss_probes
+rto_timeouts"), and the server's run-queue wait over the sampled window (s).
 """
 import json
 import sys
@@ -23,6 +25,13 @@ for raw in open(sys.argv[1]):
     res = kv(result) if result.startswith("mode=") else {}
     row = dict(rep=rep, key=key, mode=mode, server=server, ok=bool(res), res=res,
                ready=kv(ready), err=r[10].strip() if len(r) > 10 else "")
+    if len(r) >= 14:
+        n0, n1 = [list(map(int, x.split())) for x in (r[11], r[12])]
+        row["client_tcp"] = [b - a for a, b in zip(n0, n1)]
+        row["server_runq"] = float(r[13])
+    if server == "locus" and len(l0.split()) >= 7 and "-" not in l0.split():
+        a, b = [list(map(float, x.split())) for x in (l0, l1)]
+        row["locus_tcp"] = [int(b[5] - a[5]), int(b[6] - a[6])]
     if not res:
         rows.append(row)
         continue
@@ -74,6 +83,39 @@ for i, t in enumerate(table):
     if i == 0:
         print("-" * (sum(w) + 2 * (len(w) - 1)))
 
+# Where the time went, per cell: a cell far below its usual rate with
+# low utils is either starved of CPU (run-queue waits near the wall time)
+# or waiting on the network (SYN retransmissions, RTO expiries).
+if any("client_tcp" in r for r in rows if r["ok"]):
+    print()
+    print("stall evidence per cell (client = netns TCP counters; runq = s runnable but waiting for a CPU)")
+    hdr2 = ["run", "key", "mode", "server", "per wall s", "client runq s", "server runq s", "syn retrans",
+            "retrans segs", "loss probes", "rto timeouts", "locus retrans", "locus out_of_window"]
+    t2 = [hdr2]
+    for r in rows:
+        if not r["ok"] or "client_tcp" not in r:
+            continue
+        ct, lt = r["client_tcp"], r.get("locus_tcp")
+        crq = float(r["res"].get("client_runq_wait", "-1"))
+        t2.append([r["rep"], r["key"], r["mode"], r["server"], f"{r['per_wall']:.0f}",
+                   f"{crq:.2f}" if crq >= 0 else "-", f"{r['server_runq']:.2f}"] + [str(x) for x in ct] +
+                  ([str(x) for x in lt] if lt else ["-", "-"]))
+    w2 = [max(len(t[i]) for t in t2) for i in range(len(hdr2))]
+    for i, t in enumerate(t2):
+        print("  ".join(c.ljust(w2[j]) for j, c in enumerate(t)).rstrip())
+        if i == 0:
+            print("-" * (sum(w2) + 2 * (len(w2) - 1)))
+    starved = [r for r in rows if r["ok"] and r["wall"] > 0 and
+               float(r["res"].get("client_runq_wait", "-1")) / r["wall"] > 0.5]
+    if starved:
+        print("WARNING: the client waited for a CPU more than half of the wall time in: " +
+              ", ".join(f"{r['server']} {r['key']} {r['mode']}" for r in starved) +
+              " (its rate measures the machine's other load, not the server)")
+    waited = [r for r in rows if r["ok"] and "client_tcp" in r and (r["client_tcp"][0] or r["client_tcp"][3])]
+    if waited:
+        print("WARNING: client SYN retransmissions or RTO expiries (each costs at least 1 s) in: " +
+              ", ".join(f"{r['server']} {r['key']} {r['mode']}" for r in waited))
+
 mean = defaultdict(lambda: defaultdict(list))
 for r in rows:
     if r["ok"]:
@@ -83,6 +125,8 @@ for r in rows:
         if "per_busy" in r:
             m["busy"].append(r["per_busy"])
 avg = lambda v: sum(v) / len(v) if v else float("nan")
+# A cell that completed nothing (every connection timed out) has a rate of 0.
+div = lambda a, b: a / b if b else float("nan")
 print()
 print("server CPU s: nginx worker / haproxy = utime+stime; Locus = proxyd's process CPU x busy share (busy-polling,")
 print("its process uses all the CPU it is given). locus busy s = raw busy time of its poll loop, which on a loaded")
@@ -99,8 +143,8 @@ for k in ("ecdsa", "rsa"):
             m = mean[(k, mode, s)]
             ratio = extra = ""
             if s != "locus" and m["cpu"]:
-                ratio = f"{avg(mean[(k, mode, 'locus')]['cpu']) / avg(m['cpu']):.2f}"
-                extra = f"({avg(mean[(k, mode, 'locus')]['busy']) / avg(m['cpu']):.2f})"
+                ratio = f"{div(avg(mean[(k, mode, 'locus')]['cpu']), avg(m['cpu'])):.2f}"
+                extra = f"({div(avg(mean[(k, mode, 'locus')]['busy']), avg(m['cpu'])):.2f})"
             elif s == "locus" and m["busy"]:
                 extra = f"({avg(m['busy']):.0f})"
             print(f"  {k:6s} {mode:8s} {s:8s} {avg(m['wall']):10.0f}  {avg(m['cpu']):16.0f}  {ratio:16s}  {extra}")
@@ -122,7 +166,7 @@ if errs:
 ours = avg(mean[("ecdsa", "full", "locus")]["cpu"])
 peers = {p: avg(mean[("ecdsa", "full", p)]["cpu"]) for p in ("nginx", "haproxy")}
 best = max(peers, key=lambda p: peers[p] if peers[p] == peers[p] else -1)
-busy_ratio = avg(mean[("ecdsa", "full", "locus")]["busy"]) / peers[best]
+busy_ratio = div(avg(mean[("ecdsa", "full", "locus")]["busy"]), peers[best])
 print(f"JSON headline: ECDSA P-256 full handshakes per server CPU second, Locus (process CPU x busy share) vs {best} "
       f"(the better of nginx and haproxy in this run); ratio = ours / peer: higher is better; "
       f"with Locus's raw busy time instead: ratio {busy_ratio:.2f}")
@@ -131,4 +175,4 @@ print(json.dumps({"bench": "tls_handshake",
                   "ours": round(ours, 1),
                   "peer": f"{best} (the better of nginx 1 worker and haproxy 1 thread in this run, same certificate)",
                   "peer_value": round(peers[best], 1),
-                  "ratio": round(ours / peers[best], 4)}))
+                  "ratio": round(div(ours, peers[best]), 4)}))
