@@ -87,6 +87,8 @@ std::string ResourceLabel(v1::Kind kind, const std::string& name) {
       return absl::StrCat("pool/", name);
     case v1::CERTIFICATE:
       return absl::StrCat("certificate/", name);
+    case v1::SESSION_TICKETS:
+      return name;
     default:
       return name;
   }

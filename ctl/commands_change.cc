@@ -97,6 +97,9 @@ int CmdApply(Env& env) {
           << ": version " << response.version() - 1 << " -> "
           << response.version() << "\n";
   PrintChanges(env, response);
+  for (const std::string& warning : response.warnings()) {
+    env.err << "proxyctl: warning: " << warning << "\n";
+  }
   if (!env.inv.dry_run && !response.applied()) {
     env.err << "proxyctl: warning: not every core served version "
             << response.version()

@@ -39,6 +39,8 @@ const char* KindName(v1::Kind kind) {
       return "pool";
     case v1::CERTIFICATE:
       return "certificate";
+    case v1::SESSION_TICKETS:
+      return "session tickets";
     default:
       return "resource";
   }
@@ -290,6 +292,13 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
                   &paths.pools);
         MergeInto(request.config().certificates(), "certificates",
                   candidate.mutable_certificates(), &paths.certificates);
+        // Session tickets are one setting, not a named resource: a merge
+        // that carries them replaces them.
+        if (request.config().has_session_tickets()) {
+          *candidate.mutable_session_tickets() =
+              request.config().session_tickets();
+          FillSessionTicketDefaults(&candidate);
+        }
       } else {
         candidate = request.config();
         FillDefaults(&candidate);
@@ -362,15 +371,19 @@ absl::StatusOr<v1::ApplyResponse> ControlPlane::CommitApply(
   if (absl::Status s = ValidateConfig(candidate, paths, options); !s.ok()) {
     return s;
   }
-  // ApplyResponse has no field for warnings yet: they go to the log.
-  for (const std::string& w : warnings) {
-    std::fprintf(stderr, "proxyd: apply: warning: %s\n", w.c_str());
-  }
   v1::ApplyResponse response;
   if (absl::Status s =
           Commit(std::move(candidate), request.validate_only(), &response);
       !s.ok()) {
     return s;
+  }
+  for (std::string& w : warnings) {
+    if (!request.validate_only()) {
+      std::fprintf(stderr, "proxyd: apply: version %llu: warning: %s\n",
+                   static_cast<unsigned long long>(response.version()),
+                   w.c_str());
+    }
+    response.add_warnings(std::move(w));
   }
   return response;
 }

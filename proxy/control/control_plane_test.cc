@@ -8,11 +8,13 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "api/secrets.h"
 #include "proxy/control/fake_data_plane.h"
+#include "proxy/control/normalize.h"
 #include "proxy/control/test_configs.h"
 #include "proxy/tls/test_certs.h"
 
@@ -557,6 +559,63 @@ TEST_F(ControlPlaneTest, TlsCertificatesAreCheckedAtTheControlPlanesTime) {
   EXPECT_EQ(cp->Current()->version, 1u);
 }
 
+TEST_F(ControlPlaneTest, CertificateExpiringWithin30DaysAppliesWithAWarningInTheResponse) {
+  auto cp = Make(&dp_);
+  tls::testing::TestPki pki(kNow);
+  tls::testing::CertSpec spec;
+  spec.common_name = "www.example.com";
+  spec.dns_names = {"www.example.com"};
+  spec.not_before = kNow - absl::Hours(1);
+  spec.not_after = kNow + absl::Hours(24 * 10);
+  tls::testing::TestPki::Leaf leaf = pki.Issue(spec);
+
+  v1::ApplyRequest dry = ApplyConfig(WithTls(leaf.chain_pem, leaf.key_pem));
+  dry.set_validate_only(true);
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(dry);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->warnings_size(), 1);
+  EXPECT_THAT(r->warnings(0), HasSubstr("listeners[0].tls.certificates[0]"));
+  EXPECT_EQ(cp->Current()->version, 0u);
+
+  r = cp->Apply(ApplyConfig(WithTls(leaf.chain_pem, leaf.key_pem)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(cp->Current()->version, 1u);
+  ASSERT_EQ(r->warnings_size(), 1);
+  EXPECT_THAT(r->warnings(0), HasSubstr("listeners[0].tls.certificates[0]"));
+
+  // A certificate valid for a year: no warning.
+  tls::testing::TestPki::Leaf fresh = LeafValidAround(pki, kNow);
+  r = cp->Apply(ApplyConfig(WithTls(fresh.chain_pem, fresh.key_pem)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->warnings_size(), 0);
+}
+
+TEST_F(ControlPlaneTest, MergeReplacesSessionTicketsAndReportsTheChange) {
+  auto cp = Make(&dp_);
+  ASSERT_TRUE(cp->Apply(ApplyConfig(BaseConfig())).ok());
+  EXPECT_EQ(cp->Current()->config.session_tickets().rotation_interval().seconds(),
+            kDefaultTicketRotationSeconds);
+  v1::ApplyRequest request;
+  request.mutable_config()->mutable_session_tickets()->mutable_rotation_interval()->set_seconds(600);
+  request.set_merge(true);
+  absl::StatusOr<v1::ApplyResponse> r = cp->Apply(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(cp->Current()->config.session_tickets().rotation_interval().seconds(), 600);
+  EXPECT_EQ(cp->Current()->config.listeners_size(), 2);  // nothing deleted
+  ASSERT_EQ(r->changes_size(), 1);
+  EXPECT_EQ(r->changes(0).kind(), v1::SESSION_TICKETS);
+
+  // A merge without session_tickets leaves them alone.
+  v1::ApplyRequest other = ApplyConfig(ParseConfigOrDie(R"(
+pools:
+  - name: extra
+    endpoints: [{address: 10.9.9.9, port: 80}]
+)"));
+  other.set_merge(true);
+  ASSERT_TRUE(cp->Apply(other).ok());
+  EXPECT_EQ(cp->Current()->config.session_tickets().rotation_interval().seconds(), 600);
+}
+
 TEST_F(ControlPlaneTest, StoredCertificateThatExpiredSinceDoesNotBlockRestartOrChanges) {
   tls::testing::TestPki pki(kNow);
   tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
@@ -666,6 +725,11 @@ TEST_F(ControlPlaneTest, SharedCertificateApplyRotateAndDelete) {
   EXPECT_EQ(cp->Current()->config.certificates_size(), 1);
 }
 
+// Two valid session ticket keys (base64 of 48 bytes: name, HMAC and AES
+// keys), as an operator would configure them.
+const std::string kTicketKeyOne = absl::Base64Escape(std::string(48, '\x11'));
+const std::string kTicketKeyTwo = absl::Base64Escape(std::string(48, '\x22'));
+
 TEST_F(ControlPlaneTest, RedactedKeysApplyBackAsTheStoredOnes) {
   auto cp = Make(&dp_);
   tls::testing::TestPki pki(kNow);
@@ -674,8 +738,8 @@ TEST_F(ControlPlaneTest, RedactedKeysApplyBackAsTheStoredOnes) {
   v1::Config c = WithSharedCert(shared);
   v1::Certificate* own = c.mutable_listeners(0)->mutable_tls()->add_certificates();
   *own = Shared("own", inline_leaf);
-  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS1vbmU=");
-  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS10d28=");
+  c.mutable_session_tickets()->add_keys(kTicketKeyOne);
+  c.mutable_session_tickets()->add_keys(kTicketKeyTwo);
   ASSERT_TRUE(cp->Apply(ApplyConfig(c)).ok());
   const uint64_t version = cp->Current()->version;
 
@@ -697,7 +761,7 @@ TEST_F(ControlPlaneTest, RedactedKeysApplyBackAsTheStoredOnes) {
   const v1::Config& now = cp->Current()->config;
   EXPECT_EQ(now.certificates(0).private_key_pem(), shared.key_pem);
   EXPECT_EQ(Web(now).tls().certificates(0).private_key_pem(), inline_leaf.key_pem);
-  EXPECT_EQ(now.session_tickets().keys(1), "dGlja2V0LWtleS10d28=");
+  EXPECT_EQ(now.session_tickets().keys(1), kTicketKeyTwo);
   EXPECT_EQ(dp_.published().back()->config.certificates(0).private_key_pem(), shared.key_pem);
   EXPECT_THAT(Read(state_path_), HasSubstr("PRIVATE KEY"));
 
@@ -715,7 +779,7 @@ TEST_F(ControlPlaneTest, RedactedKeyThatDoesNotMatchIsRefused) {
   tls::testing::TestPki pki(kNow);
   tls::testing::TestPki::Leaf leaf = LeafValidAround(pki, kNow);
   v1::Config c = WithSharedCert(leaf);
-  c.mutable_session_tickets()->add_keys("dGlja2V0LWtleS1vbmU=");
+  c.mutable_session_tickets()->add_keys(kTicketKeyOne);
   ASSERT_TRUE(cp->Apply(ApplyConfig(c)).ok());
   const uint64_t version = cp->Current()->version;
 

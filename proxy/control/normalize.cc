@@ -230,6 +230,20 @@ std::vector<v1::ResourceChange> DiffConfigs(const v1::Config& from,
   DiffKind(from.route_tables(), to.route_tables(), v1::ROUTE_TABLE, &changes);
   DiffKind(from.pools(), to.pools(), v1::POOL, &changes);
   DiffKind(from.certificates(), to.certificates(), v1::CERTIFICATE, &changes);
+  // Compared with defaults filled in: the empty initial config has none,
+  // and its first apply must not look like a change of session tickets.
+  v1::Config from_tickets;
+  v1::Config to_tickets;
+  *from_tickets.mutable_session_tickets() = from.session_tickets();
+  *to_tickets.mutable_session_tickets() = to.session_tickets();
+  FillSessionTicketDefaults(&from_tickets);
+  FillSessionTicketDefaults(&to_tickets);
+  if (Deterministic(from_tickets) != Deterministic(to_tickets)) {
+    v1::ResourceChange& c = changes.emplace_back();
+    c.set_kind(v1::SESSION_TICKETS);
+    c.set_name(kSessionTicketsName);
+    c.set_op(v1::ResourceChange::UPDATED);
+  }
   return changes;
 }
 

@@ -39,6 +39,8 @@ inline constexpr uint32_t kDefaultMaxEjectionPercent = 10;
 inline constexpr uint32_t kDefaultKeepaliveMaxIdlePerCore = 16;
 inline constexpr int64_t kDefaultKeepaliveIdleSeconds = 60;
 inline constexpr int64_t kDefaultTicketRotationSeconds = 3600;
+// ResourceChange.name of a change to Config.session_tickets.
+inline constexpr char kSessionTicketsName[] = "session_tickets";
 
 // Fill every unset field that has a fixed default. They never reorder and
 // never reject: a value that is invalid stays for Validate to report, and a

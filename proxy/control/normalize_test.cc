@@ -202,6 +202,19 @@ TEST(NormalizeTest, DiffNamesCreatedUpdatedDeletedByKindThenName) {
   EXPECT_TRUE(DiffConfigs(from, from).empty());
 }
 
+TEST(NormalizeTest, SessionTicketChangesAreReportedAsOneUpdate) {
+  v1::Config from;
+  FillDefaults(&from);
+  v1::Config to = from;
+  EXPECT_TRUE(DiffConfigs(from, to).empty());
+  to.mutable_session_tickets()->set_disabled(true);
+  std::vector<v1::ResourceChange> changes = DiffConfigs(from, to);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind(), v1::SESSION_TICKETS);
+  EXPECT_EQ(changes[0].name(), kSessionTicketsName);
+  EXPECT_EQ(changes[0].op(), v1::ResourceChange::UPDATED);
+}
+
 TEST(NormalizeTest, SharedCertificatesSortByNameInlineOnesAndRefsKeepOrder) {
   v1::Config c = BaseConfig();
   c.add_certificates()->set_name("zz");
