@@ -8,7 +8,7 @@ change one request on a new connection (http.client, Connection: close) must
 come from the backend the new version routes to (the X-Backend header), and
 proxyctl's output must say "applied: version V -> V+1" without the warning
 that some core had not applied it. Every STATUS_EVERY-th change (and the last)
-`proxyctl status -o json` must show that version on every core.
+`proxyctl status -o json` must show that version on every core (default 20).
 
 Config shape (wrk's /c/load follows the same route as the checks):
   listener web :80 -> route table main:
@@ -47,7 +47,7 @@ def parse_args():
     p.add_argument("--nginx", required=True, help="n1=IP,n2=IP,...")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--deadline_s", type=float, default=300)
-    p.add_argument("--status_every", type=int, default=10)
+    p.add_argument("--status_every", type=int, default=20)
     p.add_argument("--initial", action="store_true",
                    help="only write the initial config to DIR/v0.json and exit")
     return p.parse_args()

@@ -4,7 +4,7 @@
 # along the very route being changed. Every change is a new version; after
 # EVERY change one request on a new connection must come from the backend
 # that version routes to, and proxyctl's output must name the new version
-# without warning that a core had not applied it; every 10th change (and
+# without warning that a core had not applied it; every 20th change (and
 # the last) `proxyctl status` must show that version on every core. At the
 # end: no mismatches, wrk saw no socket errors and no non-2xx/3xx, proxyd
 # is alive, every core runs the last version, and no client connection is
