@@ -41,13 +41,7 @@ declare -A URL=(
   [nginx]="https://$LOCB_HOST_IP:${NGINX_TLS_PORT[ecdsa]}/"
   [haproxy]="https://$LOCB_HOST_IP:${HAPROXY_TLS_PORT[ecdsa]}/"
 )
-for p in direct locus nginx haproxy; do
-  body=$(ip netns exec "$LOCB_NS_CL" curl -ksS --max-time 5 "${URL[$p]}")
-  if [[ "$body" != "$BACKEND_BODY" ]]; then
-    echo "https_wrk: $p answered '$body'" >&2
-    exit 1
-  fi
-done
+wrk_check_answers https_wrk -k
 echo "https_wrk: keep-alive HTTPS (ECDSA P-256 certificate); wrk -t1 -c$CONNS -d${DURATION}s --latency from netns $LOCB_NS_CL on CPU $CLIENT_CPU" \
   "(backend nginx also on CPU $CLIENT_CPU); proxies on CPU $PROXY_CPU; direct = plain HTTP to the backend"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -37,13 +37,7 @@ declare -A URL=(
   [nginx]="http://$LOCB_HOST_IP:$NGINX_PROXY_PORT/"
   [haproxy]="http://$LOCB_HOST_IP:$HAPROXY_PORT/"
 )
-for p in direct locus nginx haproxy; do
-  body=$(ip netns exec "$LOCB_NS_CL" curl -sS --max-time 5 "${URL[$p]}")
-  if [[ "$body" != "$BACKEND_BODY" ]]; then
-    echo "proxy_wrk: $p answered '$body'" >&2
-    exit 1
-  fi
-done
+wrk_check_answers proxy_wrk
 echo "proxy_wrk: locus port ${LOCUS_PORT:-tap}; wrk -t1 -c$CONNS -d${DURATION}s --latency from netns $LOCB_NS_CL on CPU $CLIENT_CPU" \
   "(backend nginx also on CPU $CLIENT_CPU); proxies on CPU $PROXY_CPU"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -14,6 +14,21 @@ WRK_TICK=$(getconf CLK_TCK)
 # (awk: a Python start-up costs seconds on this loaded 2-core machine.)
 per_req() { awk "BEGIN { n = $2; if (n < 1) n = 1; printf \"%.2f\", ($1) / n }"; }
 
+# wrk_check_answers BENCH [CURL ARGS...]: each of the caller's URL[direct],
+# URL[locus], URL[nginx], URL[haproxy] answers with the backend's body
+# before anything is measured; exits otherwise.
+wrk_check_answers() {
+  local bench=$1 p body
+  shift
+  for p in direct locus nginx haproxy; do
+    body=$(ip netns exec "$LOCB_NS_CL" curl -sS "$@" --max-time 5 "${URL[$p]}")
+    if [[ "$body" != "$BACKEND_BODY" ]]; then
+      echo "$bench: $p answered '$body'" >&2
+      exit 1
+    fi
+  done
+}
+
 # wrk_measure RESULTS REP MODE PROXY URL [EXTRA WRK ARGS...]
 # PROXY is direct, locus, nginx or haproxy. Uses CONNS and DURATION. A 1 s
 # warm-up run (upstream pools, ARP, caches; TLS session caches) comes first
