@@ -238,6 +238,9 @@ void ProxyShard::SyncPool(PoolRuntime& runtime, const CompiledPool& compiled) {
   bool endpoints_changed = runtime.config.endpoints != compiled.config.endpoints ||
                            runtime.balancer.snapshot() == nullptr;
   bool changed = !(runtime.config == compiled.config);
+  // Kept-alive connections were verified with the old TLS settings (another
+  // CA, name or version): new requests must not ride on them.
+  bool tls_changed = !(runtime.upstream.tls == compiled.upstream.tls);
   runtime.config = compiled.config;
   runtime.upstream = compiled.upstream;
   runtime.removed = false;
@@ -262,11 +265,12 @@ void ProxyShard::SyncPool(PoolRuntime& runtime, const CompiledPool& compiled) {
   for (const lb::EndpointConfig& e : runtime.config.endpoints) {
     runtime.endpoint_counters.push_back(endpoints_->FindOrAdd(runtime.name, e.key()));
   }
-  // Kept-alive connections to endpoints that left the pool are closed.
+  // Kept-alive connections to endpoints that left the pool are closed (all
+  // of them when the TLS settings changed).
   for (auto it = runtime.idle.begin(); it != runtime.idle.end();) {
     bool present = std::any_of(runtime.config.endpoints.begin(), runtime.config.endpoints.end(),
                                [&](const lb::EndpointConfig& e) { return e.key() == it->first; });
-    if (!present) {
+    if (!present || tls_changed) {
       for (UpstreamConn* c : it->second) {
         Drop(counters_->upstream_idle);
         c->Close(/*abort=*/false);

@@ -291,6 +291,26 @@ TEST_P(UpstreamTlsTest, KeepAliveReusesTheUpstreamTlsConnection) {
   EXPECT_EQ(net().Sum(&ProxyCounters::upstream_reused), 1u);
 }
 
+TEST_P(UpstreamTlsTest, ChangedTlsSettingsCloseKeptAliveConnections) {
+  Apply(kBackendName, pki_.root_pem());
+  TestClient& c = Connect();
+  ParsedResponses r = Exchange(c, kGet, {"GET"});
+  ASSERT_EQ(r.responses.size(), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+  c.Take();
+  // The backend's CA is no longer trusted: the kept-alive connection (it
+  // was verified with the old bundle) is not reused, and a new handshake
+  // fails.
+  tt::TestPki other(absl::Now(), "Other CA");
+  Apply(kBackendName, other.root_pem());
+  r = Exchange(c, kGet, {"GET"});
+  ASSERT_EQ(r.responses.size(), 1u);
+  EXPECT_EQ(r.responses[0].status, 502);
+  EXPECT_EQ(net().Sum(&ProxyCounters::upstream_reused), 0u);
+  EXPECT_GE(UpstreamFailures(tls::TlsFailure::kCertificateVerify), 1u);
+  EXPECT_EQ(backend_->conns()[0]->heads.size(), 1u);
+}
+
 TEST_P(UpstreamTlsTest, LargeResponseArrivesByteExact) {
   std::string body(1536 * 1024, '\0');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
