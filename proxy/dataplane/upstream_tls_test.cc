@@ -3,7 +3,8 @@
 // server (tls::TlsServerConnection) over a peer Tcb. A verified backend by
 // DNS name (SNI sent) and by IP address, a wrong CA and a wrong name (the
 // handshake fails like a connect: 502, counted), keep-alive reusing the
-// upstream TLS connection, and a large response byte-exact.
+// upstream TLS connection (and not once the pool's TLS settings changed),
+// Upgrade not forwarded, and a large response byte-exact.
 #include <memory>
 #include <string>
 #include <vector>
@@ -309,6 +310,21 @@ TEST_P(UpstreamTlsTest, ChangedTlsSettingsCloseKeptAliveConnections) {
   EXPECT_EQ(net().Sum(&ProxyCounters::upstream_reused), 0u);
   EXPECT_GE(UpstreamFailures(tls::TlsFailure::kCertificateVerify), 1u);
   EXPECT_EQ(backend_->conns()[0]->heads.size(), 1u);
+}
+
+TEST_P(UpstreamTlsTest, UpgradeIsNotForwardedToATlsPool) {
+  Apply(kBackendName, pki_.root_pem());
+  TestClient& c = Connect();
+  ParsedResponses r = Exchange(
+      c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+      {"GET"});
+  ASSERT_EQ(r.responses.size(), 1u);
+  EXPECT_EQ(r.responses[0].status, 200);
+  ASSERT_EQ(backend_->conns().size(), 1u);
+  ASSERT_EQ(backend_->conns()[0]->heads.size(), 1u);
+  const std::string& head = backend_->conns()[0]->heads[0];
+  EXPECT_EQ(head.find("Upgrade:"), std::string::npos) << head;
+  EXPECT_EQ(head.find("upgrade"), std::string::npos) << head;
 }
 
 TEST_P(UpstreamTlsTest, LargeResponseArrivesByteExact) {
