@@ -436,6 +436,10 @@ void ValidateListeners(const v1::Config& config, const ResourcePaths& paths,
       if (pool == pools.end()) {
         errors->Add(Field(p, "pool"),
                     absl::StrCat("pool ", Quote(l.pool()), " does not exist"));
+      } else if (pool->second->has_tls()) {
+        errors->Add(Field(p, "pool"),
+                    absl::StrCat("pool ", Quote(l.pool()), " has tls: ",
+                                 kUpstreamTlsTcpNotImplemented));
       } else if (pool->second->hash_key().has_header()) {
         errors->Add(Field(p, "pool"),
                     absl::StrCat("pool ", Quote(l.pool()), " hashes on header ",
@@ -760,10 +764,9 @@ void ValidateUpstreamTls(const v1::BackendPool& pool, const std::string& p,
     errors->Add(Field(tp, "min_version"),
                 absl::StrCat("unknown value ", t.min_version()));
   }
-  if (!kUpstreamTlsImplemented) {
-    // Accepting it would send what the operator means to encrypt in the
-    // clear: refuse until the data plane speaks TLS to backends.
-    errors->Add(tp, kUpstreamTlsNotImplemented);
+  if (pool.has_health_check() && pool.health_check().has_http()) {
+    errors->Add(Field(Field(p, "health_check"), "http"),
+                kUpstreamTlsHealthCheckNotImplemented);
   }
 }
 

@@ -49,12 +49,15 @@ inline constexpr size_t kMaxReportedErrors = 20;
 inline constexpr int kMaxListenerCertificates = 64;
 // Shared certificates (Config.certificates).
 inline constexpr int kMaxSharedCertificates = 1024;
-// BackendPool.tls is validated field by field, then refused as a whole
-// while the data plane cannot connect to backends with TLS yet.
-inline constexpr bool kUpstreamTlsImplemented = false;
-inline constexpr char kUpstreamTlsNotImplemented[] =
-    "TLS to backends is not implemented yet (the data plane would connect in "
-    "plain TCP); remove tls from the pool";
+// BackendPool.tls works for pools that only HTTP listeners use (the data
+// plane's HTTP sessions connect with TLS); these are refused rather than
+// silently sent in the clear.
+inline constexpr char kUpstreamTlsTcpNotImplemented[] =
+    "TLS to backends is implemented for HTTP listeners only (a TCP listener "
+    "would connect in plain TCP); use a pool without tls";
+inline constexpr char kUpstreamTlsHealthCheckNotImplemented[] =
+    "HTTP health checks over TLS are not implemented (the check would be "
+    "sent in plain TCP); use a TCP health check on a pool with tls";
 // SessionTickets.rotation_interval: shorter churns keys (and full
 // handshakes) for nothing; longer keeps one key's exposure too long.
 inline constexpr int64_t kMinTicketRotationSeconds = 60;

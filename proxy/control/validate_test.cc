@@ -910,55 +910,47 @@ TEST(ValidateTest, SessionTicketRotationInterval) {
   ExpectOk(d);
 }
 
-// A pool with tls whose fields are all valid: refused only because the
-// data plane cannot do TLS to backends yet.
-void ExpectOnlyNotImplemented(const v1::Config& config) {
-  absl::Status status = Check(config);
-  ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(status.message()),
-            absl::StrCat("pools[0].tls: ", kUpstreamTlsNotImplemented));
-}
-
 TEST(ValidateTest, UpstreamTls) {
   tls::testing::TestPki pki;
   v1::Config c = BaseConfig();
-  v1::UpstreamTls* t = c.mutable_pools(0)->mutable_tls();
+  // pools[1] ("api-canary"): used by HTTP routes only, no health check.
+  v1::UpstreamTls* t = c.mutable_pools(1)->mutable_tls();
   t->set_ca_bundle_pem(pki.root_pem());
-  ExpectOnlyNotImplemented(c);
+  ExpectOk(c);
   t->set_server_name("backend.example.com");
   t->set_min_version(v1::ListenerTls::TLS1_3);
-  ExpectOnlyNotImplemented(c);
+  ExpectOk(c);
 
   for (const char* bad : {"Backend.example.com", "bad_name", "10.0.0.1", "a..b"}) {
     t->set_server_name(bad);
-    ExpectError(c, "pools[0].tls.server_name: ");
+    ExpectError(c, "pools[1].tls.server_name: ");
   }
   t->set_server_name("");
   t->set_min_version(static_cast<v1::ListenerTls::Version>(9));
-  ExpectError(c, "pools[0].tls.min_version: unknown value 9");
+  ExpectError(c, "pools[1].tls.min_version: unknown value 9");
   t->set_min_version(v1::ListenerTls::TLS1_2);
 
   t->set_ca_bundle_pem("");
-  ExpectError(c, "pools[0].tls.ca_bundle_pem: required");
+  ExpectError(c, "pools[1].tls.ca_bundle_pem: required");
   t->set_ca_bundle_pem("hello");
-  ExpectError(c, "pools[0].tls.ca_bundle_pem: no PEM certificate");
+  ExpectError(c, "pools[1].tls.ca_bundle_pem: no PEM certificate");
   tls::testing::TestPki::Leaf leaf = pki.Issue({.common_name = "x"});
   t->set_ca_bundle_pem(pki.root_pem() + leaf.key_pem);
-  ExpectError(c, "pools[0].tls.ca_bundle_pem: PEM block 2 is a private key");
+  ExpectError(c, "pools[1].tls.ca_bundle_pem: PEM block 2 is a private key");
 }
 
 TEST(ValidateTest, UpstreamCaBundleIsBounded) {
   tls::testing::TestPki pki;
   const std::string root = pki.root_pem();
   v1::Config c = BaseConfig();
-  v1::UpstreamTls* t = c.mutable_pools(0)->mutable_tls();
+  v1::UpstreamTls* t = c.mutable_pools(1)->mutable_tls();
   std::string bundle;
   for (int i = 0; i < tls::kMaxCaBundleCertificates; ++i) bundle += root;
   ASSERT_LE(bundle.size(), tls::kMaxCaBundleBytes);
   t->set_ca_bundle_pem(bundle);
-  ExpectOnlyNotImplemented(c);
+  ExpectOk(c);
   t->set_ca_bundle_pem(bundle + root);
-  ExpectError(c, "pools[0].tls.ca_bundle_pem: 101 certificates; at most 100");
+  ExpectError(c, "pools[1].tls.ca_bundle_pem: 101 certificates; at most 100");
 
   // Bytes: padding between blocks is allowed by PEM, so the byte bound is
   // reached with one certificate.
@@ -966,11 +958,32 @@ TEST(ValidateTest, UpstreamCaBundleIsBounded) {
   padded += std::string(tls::kMaxCaBundleBytes - root.size(), '\n');
   ASSERT_EQ(padded.size(), tls::kMaxCaBundleBytes);
   t->set_ca_bundle_pem(padded);
-  ExpectOnlyNotImplemented(c);
+  ExpectOk(c);
   t->set_ca_bundle_pem(padded + "\n");
-  ExpectError(c, "pools[0].tls.ca_bundle_pem: 262145 bytes; at most 262144");
+  ExpectError(c, "pools[1].tls.ca_bundle_pem: 262145 bytes; at most 262144");
 }
 
+// What the data plane does not do over TLS yet is refused, naming it.
+TEST(ValidateTest, UpstreamTlsRefusesWhatIsNotImplemented) {
+  tls::testing::TestPki pki;
+  // pools[0] ("api") has an HTTP health check.
+  v1::Config c = BaseConfig();
+  c.mutable_pools(0)->mutable_tls()->set_ca_bundle_pem(pki.root_pem());
+  EXPECT_EQ(std::string(Check(c).message()),
+            absl::StrCat("pools[0].health_check.http: ", kUpstreamTlsHealthCheckNotImplemented));
+  // A TCP health check is fine.
+  c.mutable_pools(0)->mutable_health_check()->mutable_tcp();
+  ASSERT_FALSE(c.pools(0).health_check().has_http());
+  ExpectOk(c);
+
+  // pools[2] ("db") is used by TCP listener listeners[1] ("tcp-in").
+  c = BaseConfig();
+  ASSERT_EQ(c.listeners(1).pool(), "db");
+  c.mutable_pools(2)->mutable_tls()->set_ca_bundle_pem(pki.root_pem());
+  EXPECT_EQ(std::string(Check(c).message()),
+            absl::StrCat("listeners[1].pool: pool \"db\" has tls: ",
+                         kUpstreamTlsTcpNotImplemented));
+}
 
 }  // namespace
 }  // namespace locus::proxy::control

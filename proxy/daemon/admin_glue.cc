@@ -171,6 +171,13 @@ void AdminGlue::WriteMetrics(admin::PrometheusWriter& w) {
   admin::PrometheusWriter::Family tickets = counter(
       "locus_tls_tickets_total",
       "Session tickets issued, and offered tickets sealed with an older or unknown key");
+  // TLS to backends (pools with tls), per core: this proxy is the client.
+  admin::PrometheusWriter::Family upstream_handshakes = counter(
+      "locus_tls_upstream_handshakes_total", "TLS handshakes with backends completed");
+  admin::PrometheusWriter::Family upstream_failures = counter(
+      "locus_tls_upstream_handshake_failures_total",
+      "TLS handshakes with backends that failed, by reason (certificate_verify: the backend's "
+      "certificate did not verify); setup: no TLS connection could be made");
   for (size_t i = 0; i < tables_.size(); ++i) {
     std::string core = std::to_string(i);
     const proxy::tls::TlsCounters& t = tables_[i]->tls;
@@ -192,6 +199,16 @@ void AdminGlue::WriteMetrics(admin::PrometheusWriter& w) {
     tickets.Add({{"core", core}, {"result", "issued"}}, Load(t.tickets_issued));
     tickets.Add({{"core", core}, {"result", "old_key"}}, Load(t.tickets_old_key));
     tickets.Add({{"core", core}, {"result", "unknown_key"}}, Load(t.tickets_unknown_key));
+    const proxy::tls::TlsCounters& u = tables_[i]->upstream_tls;
+    upstream_handshakes.Add({{"core", core}},
+                            Load(u.handshakes_full) + Load(u.handshakes_resumed));
+    for (size_t f = 1; f < proxy::tls::kTlsFailureCount; ++f) {
+      upstream_failures.Add(
+          {{"core", core},
+           {"reason", std_view(proxy::tls::TlsFailureName(static_cast<proxy::tls::TlsFailure>(f)))}},
+          Load(u.handshake_failures[f]));
+    }
+    upstream_failures.Add({{"core", core}, {"reason", "setup"}}, Load(u.setup_failures));
   }
   // The stack and steering of each core.
   admin::PrometheusWriter::Family rx = counter("locus_stack_rx_frames_total", "Frames received");

@@ -1,5 +1,6 @@
 #include "proxy/dataplane/config.h"
 
+#include "proxy/tls/client_connection.h"
 #include "proxy/tls/context_set.h"
 
 #include "absl/container/flat_hash_set.h"
@@ -7,6 +8,13 @@
 #include "absl/synchronization/mutex.h"
 
 namespace locus::proxy::dataplane {
+
+tls::TlsClientSettings UpstreamClientSettings(const UpstreamTlsSettings& settings) {
+  tls::TlsClientSettings out;
+  out.ca_pem = settings.ca_pem;
+  out.min_version = settings.min_version;
+  return out;
+}
 
 int32_t CompiledConfig::PoolIndex(std::string_view name) const {
   auto it = pool_index.find(absl::string_view(name.data(), name.size()));
@@ -50,6 +58,20 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
     compiled.id = PoolId(pool.name);
     compiled.config = pool;
     if (i < config.upstream.size()) compiled.upstream = config.upstream[i];
+    if (compiled.upstream.tls.enabled) {
+      if (pool.health_check.has_value() && pool.health_check->kind == health::CheckKind::kHttp) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".health_check.http: HTTP health checks over TLS are not implemented "
+                  "(use a TCP health check on a pool with tls)"));
+      }
+      // Every shard builds its own context when it applies the config;
+      // building one here refuses a bundle they could not load.
+      absl::StatusOr<std::shared_ptr<const tls::TlsClientContext>> ctx =
+          tls::TlsClientContext::Create(UpstreamClientSettings(compiled.upstream.tls));
+      if (!ctx.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ".tls: ", ctx.status().message()));
+      }
+    }
     absl::StatusOr<std::shared_ptr<const lb::PoolSnapshot>> snapshot = lb::PoolSnapshot::Build(
         pool, std::vector<bool>(pool.endpoints.size(), true), version);
     if (!snapshot.ok()) {
@@ -119,6 +141,11 @@ absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneCon
       if (pool < 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(path, ".pool: no pool named '", l.pool, "'"));
+      }
+      if (out->pools[pool].upstream.tls.enabled) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".pool: pool '", l.pool,
+            "' has tls; TLS to backends is implemented for HTTP listeners only"));
       }
       compiled.pool = pool;
     }

@@ -18,6 +18,7 @@
 #include "proxy/lb/pool_snapshot.h"
 #include "proxy/route/config.h"
 #include "proxy/route/route_table.h"
+#include "proxy/tls/client_connection.h"
 #include "proxy/tls/settings.h"
 #include "proxy/tls/ticket_key_ring.h"
 #include "stack/base/time.h"
@@ -55,11 +56,24 @@ struct ListenerConfig {
   bool operator==(const ListenerConfig&) const = default;
 };
 
+// BackendPool.tls: each shard builds one tls::TlsClientContext from this
+// per config version.
+struct UpstreamTlsSettings {
+  bool enabled = false;
+  // SNI and the name verified; empty: the endpoint's IPv4 address is
+  // verified against the certificate's IP addresses (no SNI).
+  std::string server_name;
+  std::string ca_pem;
+  tls::TlsVersion min_version = tls::TlsVersion::kTls12;
+  bool operator==(const UpstreamTlsSettings&) const = default;
+};
+
 // Pool settings the load balancer does not need.
 struct UpstreamSettings {
   Duration connect_timeout = Duration::Seconds(5);
   uint32_t max_idle_per_core = 64;
   Duration keepalive_idle_timeout = Duration::Seconds(60);
+  UpstreamTlsSettings tls;
   bool operator==(const UpstreamSettings&) const = default;
 };
 
@@ -113,6 +127,9 @@ struct CompiledConfig {
   // The route table of that name, or -1.
   int32_t TableIndex(std::string_view name) const;
 };
+
+// What a shard builds a pool's TLS client context from.
+tls::TlsClientSettings UpstreamClientSettings(const UpstreamTlsSettings& settings);
 
 // Validates and compiles. The error names the offending field path.
 absl::StatusOr<std::shared_ptr<const CompiledConfig>> Compile(const DataPlaneConfig& config,

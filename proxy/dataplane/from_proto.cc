@@ -102,6 +102,14 @@ absl::StatusOr<lb::BackendPoolConfig> Pool(const api::v1::BackendPool& p, size_t
     pool.outlier_detection = od;
   }
   upstream->connect_timeout = FromProtoDuration(p.connect_timeout(), upstream->connect_timeout);
+  if (p.has_tls()) {
+    upstream->tls.enabled = true;
+    upstream->tls.server_name = p.tls().server_name();
+    upstream->tls.ca_pem = p.tls().ca_bundle_pem();
+    upstream->tls.min_version = p.tls().min_version() == api::v1::ListenerTls::TLS1_3
+                                    ? tls::TlsVersion::kTls13
+                                    : tls::TlsVersion::kTls12;
+  }
   if (p.keepalive().has_max_idle_per_core()) {
     upstream->max_idle_per_core = p.keepalive().max_idle_per_core();
   }

@@ -173,5 +173,50 @@ TEST_F(FromProtoTlsTest, UnknownRefIsAnError) {
               HasSubstr("listeners[0].tls.certificate_refs[0]: certificate 'gone' does not exist"));
 }
 
+// BackendPool.tls becomes UpstreamSettings::tls; Compile refuses a bundle
+// no shard could load and what the data plane does not do over TLS.
+TEST_F(FromProtoTlsTest, UpstreamTlsIsMappedAndChecked) {
+  api::v1::BackendPool* p = config_.add_pools();
+  p->set_name("p");
+  api::v1::Endpoint* e = p->add_endpoints();
+  e->set_address("10.0.0.1");
+  e->set_port(8443);
+  api::v1::UpstreamTls* t = p->mutable_tls();
+  t->set_server_name("backend.example.com");
+  t->set_ca_bundle_pem(pki_.root_pem());
+  t->set_min_version(api::v1::ListenerTls::TLS1_3);
+  absl::StatusOr<DataPlaneConfig> c = FromProto(config_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->upstream.size(), 1u);
+  EXPECT_TRUE(c->upstream[0].tls.enabled);
+  EXPECT_EQ(c->upstream[0].tls.server_name, "backend.example.com");
+  EXPECT_EQ(c->upstream[0].tls.ca_pem, pki_.root_pem());
+  EXPECT_EQ(c->upstream[0].tls.min_version, tls::TlsVersion::kTls13);
+  absl::StatusOr<std::shared_ptr<const CompiledConfig>> compiled = Compile(*c, 1, 1);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  EXPECT_TRUE((*compiled)->pools[0].upstream.tls.enabled);
+
+  DataPlaneConfig bad = *c;
+  bad.upstream[0].tls.ca_pem = "not a certificate";
+  EXPECT_THAT(std::string(Compile(bad, 1, 1).status().message()), HasSubstr("pools[0].tls: "));
+
+  bad = *c;
+  health::HealthCheckConfig check;
+  check.kind = health::CheckKind::kHttp;
+  bad.pools[0].health_check = check;
+  EXPECT_THAT(std::string(Compile(bad, 1, 1).status().message()),
+              HasSubstr("pools[0].health_check.http: HTTP health checks over TLS"));
+
+  bad = *c;
+  ListenerConfig tcp;
+  tcp.name = "tcp";
+  tcp.port = 5432;
+  tcp.protocol = ListenerProtocol::kTcp;
+  tcp.pool = "p";
+  bad.listeners.push_back(tcp);
+  EXPECT_THAT(std::string(Compile(bad, 1, 1).status().message()),
+              HasSubstr("listeners[1].pool: pool 'p' has tls"));
+}
+
 }  // namespace
 }  // namespace locus::proxy::dataplane

@@ -153,13 +153,12 @@ void HttpSession::OnDownstream(uint16_t events, Instant now) {
 }
 
 void HttpSession::OnUpstream(tcp::Tcb* tcb, uint16_t events, Instant now) {
-  if (events & tcp::kEventConnected) {
-    // Connected: from now on the route's response timeout applies.
-    Duration timeout = route_->action().retry.per_try_timeout > Duration::Zero()
-                           ? route_->action().retry.per_try_timeout
-                           : route_->action().timeout;
-    shard_.timers().Arm(up_timer_, now + timeout);
+  if ((events & tcp::kEventConnected) && up_->ready()) {
+    // Connected: from now on the route's response timeout applies. (With
+    // TLS the connect timeout also covers the handshake.)
+    ArmResponseTimeout(now);
   }
+  if (up_->tls() != nullptr && !PumpUpTls(now)) return;  // the attempt failed
   if (events & tcp::kEventWritable) {
     FlushUp();
     if (state_ == State::kRequest && !request_complete_) PumpRequest(now);
@@ -171,10 +170,13 @@ void HttpSession::OnUpstream(tcp::Tcb* tcb, uint16_t events, Instant now) {
     PumpTunnel(now);
     return;
   }
-  if (up_->tcb()->readable() > 0 || (events & tcp::kEventPeerClosed)) PumpResponse(now);
+  // With TLS the plaintext may wait in OpenSSL with the Tcb empty.
+  if (up_->tls() != nullptr || up_->tcb()->readable() > 0 || (events & tcp::kEventPeerClosed)) {
+    PumpResponse(now);
+  }
   if (up_ == nullptr || up_->tcb() != tcb || state_ != State::kRequest) return;
   if (events & tcp::kEventClosed) {
-    bool connected = up_->established();
+    bool connected = up_->ready();
     FailAttempt(connected ? Flag::kUpstreamReset : Flag::kUpstreamConnectFailure, now);
   }
 }
@@ -190,7 +192,7 @@ void HttpSession::OnTimer(timer::Timer& timer, Instant now) {
   }
   if (&timer == &up_timer_) {
     if (state_ != State::kRequest || up_ == nullptr) return;
-    if (!up_->established()) {
+    if (!up_->ready()) {
       FailAttempt(Flag::kUpstreamConnectFailure, now);
     } else {
       Bump(shard_.counters().upstream_timeouts);
@@ -477,7 +479,9 @@ void HttpSession::OnRequestHead(Instant now) {
   http::RequestForwarding forwarding;
   forwarding.client_address = client_address_;
   forwarding.client_tls = tls_ != nullptr;
-  forwarding.allow_upgrade = true;
+  // Tunnels splice the backend's bytes; over TLS they would need their
+  // own record layer (not implemented), so the Upgrade is not forwarded.
+  forwarding.allow_upgrade = !pool_->upstream.tls.enabled;
   std::string_view head = Serialize(tls_scratch, [&](std::span<char> out) {
     return http::WriteRequestHead(h, forwarding, request_framing_, out);
   });
@@ -512,12 +516,10 @@ bool HttpSession::Dispatch(Instant now) {
   up_in_.clear();
   up_out_.clear();
   response_started_ = false;
-  WriteUp(replay_);
-  if (up_->established()) {
-    Duration timeout = route_->action().retry.per_try_timeout > Duration::Zero()
-                           ? route_->action().retry.per_try_timeout
-                           : route_->action().timeout;
-    shard_.timers().Arm(up_timer_, now + timeout);
+  up_tls_failed_ = false;
+  WriteUp(replay_);  // with TLS, sent once the handshake is done
+  if (up_->ready()) {
+    ArmResponseTimeout(now);
   } else {
     shard_.timers().Arm(up_timer_, now + pool_->upstream.connect_timeout);
   }
@@ -552,7 +554,8 @@ void HttpSession::FailAttempt(Flag flag, Instant now) {
   }
   switch (flag) {
     case Flag::kUpstreamConnectFailure:
-      Respond(502, "upstream connect failure", flag, now);
+      Respond(502, up_tls_failed_ ? "upstream TLS handshake failure" : "upstream connect failure",
+              flag, now);
       break;
     case Flag::kUpstreamReset:
       Respond(502, "upstream closed the connection before responding", flag, now);
@@ -578,16 +581,20 @@ void HttpSession::PumpResponse(Instant now) {
       return;
     }
     if (!down_out_.empty()) return;  // the client is not keeping up
-    tcp::Tcb* up = up_->tcb();
-    while (up_in_.size() < kMaxReadAhead && up->readable() > 0) {
-      std::span<const uint8_t> front = up->Peek();
-      size_t take = std::min(front.size(), kMaxReadAhead - up_in_.size());
-      up_in_.append(reinterpret_cast<const char*>(front.data()), take);
-      up->Consume(take);
+    ReadUp();
+    if (up_->tls() != nullptr && up_->tls()->state() == tls::TlsState::kFailed) {
+      // A fatal TLS error after the handshake (bad record): like a reset.
+      if (!response_started_) {
+        FailAttempt(Flag::kUpstreamReset, now);
+      } else {
+        flag_ = Flag::kUpstreamReset;
+        LogRequest(now);
+        Destroy(/*abort=*/true);
+      }
+      return;
     }
     http::Step step = response_parser_.Parse(Bytes(up_in_));
-    if (step.event == http::Event::kNeedMore && up->peer_closed() && up->readable() == 0 &&
-        up_in_.size() == step.consumed) {
+    if (step.event == http::Event::kNeedMore && UpEof() && up_in_.size() == step.consumed) {
       up_in_.erase(0, step.consumed);
       step = response_parser_.Finish();
       if (step.event == http::Event::kNeedMore ||
@@ -832,6 +839,14 @@ void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, I
 // ---- Tunnels (101 Switching Protocols) -------------------------------------------
 
 void HttpSession::StartTunnel(Instant now) {
+  if (up_->tls() != nullptr) {
+    // We did not forward an Upgrade (see OnRequestHead): a backend that
+    // switches protocols anyway broke the exchange.
+    flag_ = Flag::kBadResponse;
+    LogRequest(now);
+    Destroy(/*abort=*/true);
+    return;
+  }
   Bump(shard_.counters().tunnels);
   state_ = State::kTunnel;
   shard_.timers().Cancel(up_timer_);
@@ -948,7 +963,7 @@ void HttpSession::WriteUp(std::string_view bytes) {
     up_out_.append(bytes);
     return;
   }
-  size_t n = up_->tcb()->Write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  size_t n = UpWrite(bytes);
   if (n < bytes.size()) up_out_.append(bytes.substr(n));
 }
 
@@ -1006,20 +1021,9 @@ void HttpSession::ReadDown() {
     }
     return;
   }
-  // Decrypt straight into in_: one record at most per round, then more
-  // ciphertext from the Tcb.
-  while (in_.size() < kMaxReadAhead) {
-    tls::PullCiphertext(*down_, *tls_);
-    size_t old = in_.size();
-    size_t room = std::min(kMaxReadAhead - old, tls::kMaxRecordPlaintext);
-    in_.resize(old + room);
-    size_t n = tls_->ReadPlaintext({reinterpret_cast<uint8_t*>(in_.data()) + old, room});
-    in_.resize(old + n);
-    if (n == 0) break;
-    Bump(shard_.counters().bytes_received, n);
-  }
-  // Reading may answer (a KeyUpdate, the end of the handshake).
-  tls::PushCiphertext(*tls_, *down_);
+  // Decrypted straight into in_.
+  size_t n = tls::ReadPlaintextInto(*down_, *tls_, in_, kMaxReadAhead);
+  Bump(shard_.counters().bytes_received, n);
 }
 
 bool HttpSession::DownEof() const {
@@ -1030,18 +1034,7 @@ bool HttpSession::DownEof() const {
 size_t HttpSession::DownWrite(std::string_view bytes) {
   std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (tls_ == nullptr) return down_->Write(b);
-  // Records as long as the Tcb takes all of their ciphertext; what the TLS
-  // output buffer still holds goes on the next writable event. A short
-  // count leaves the rest to the caller, which repeats it first (OpenSSL's
-  // write retry rule).
-  size_t total = 0;
-  while (total < b.size()) {
-    size_t n = tls_->WritePlaintext(b.subspan(total));
-    total += n;
-    tls::PushCiphertext(*tls_, *down_);
-    if (n == 0 || tls_->pending_ciphertext() > 0) break;
-  }
-  return total;
+  return tls::WritePlaintextTo(*tls_, *down_, b);
 }
 
 void HttpSession::DownShutdown() {
@@ -1063,10 +1056,73 @@ bool HttpSession::DownFlushed() const {
 }
 
 bool HttpSession::FlushUp() {
-  if (up_ == nullptr || up_out_.empty()) return true;
-  size_t n = up_->tcb()->Write({reinterpret_cast<const uint8_t*>(up_out_.data()), up_out_.size()});
+  if (up_ == nullptr) return true;
+  if (up_->tls() != nullptr) tls::PushCiphertext(*up_->tls(), *up_->tcb());
+  if (up_out_.empty()) return true;
+  size_t n = UpWrite(View(up_out_));
   up_out_.erase(0, n);
   return up_out_.empty();
+}
+
+// ---- The upstream byte stream -------------------------------------------------------
+// The Tcb itself, or TLS over it (pools with tls): the same helpers as the
+// downstream side (tls/transport.h).
+
+void HttpSession::ArmResponseTimeout(Instant now) {
+  Duration timeout = route_->action().retry.per_try_timeout > Duration::Zero()
+                         ? route_->action().retry.per_try_timeout
+                         : route_->action().timeout;
+  shard_.timers().Arm(up_timer_, now + timeout);
+}
+
+bool HttpSession::PumpUpTls(Instant now) {
+  tls::TlsClientConnection& t = *up_->tls();
+  if (t.handshake_done()) return true;
+  tcp::Tcb& tcb = *up_->tcb();
+  tls::PullCiphertext(tcb, t);
+  t.Advance();
+  tls::PushCiphertext(t, tcb);
+  if (t.state() == tls::TlsState::kFailed || t.state() == tls::TlsState::kClosed) {
+    // Counted by reason in the shard's upstream TLS counters; for retries
+    // and outlier detection it is a connect failure (the request never
+    // reached the backend).
+    up_tls_failed_ = true;
+    FailAttempt(Flag::kUpstreamConnectFailure, now);
+    return false;
+  }
+  if (!t.handshake_done()) return true;
+  ArmResponseTimeout(now);
+  // The request waited for the handshake, and the parser for the request
+  // (it stops while up_out_ holds bytes): both go on now, so the request
+  // is complete before its response comes.
+  FlushUp();
+  if (state_ == State::kRequest && !request_complete_) PumpRequest(now);
+  return up_ != nullptr && up_->tcb() == &tcb;
+}
+
+void HttpSession::ReadUp() {
+  tcp::Tcb* up = up_->tcb();
+  if (up_->tls() != nullptr) {
+    tls::ReadPlaintextInto(*up, *up_->tls(), up_in_, kMaxReadAhead);
+    return;
+  }
+  while (up_in_.size() < kMaxReadAhead && up->readable() > 0) {
+    std::span<const uint8_t> front = up->Peek();
+    size_t take = std::min(front.size(), kMaxReadAhead - up_in_.size());
+    up_in_.append(reinterpret_cast<const char*>(front.data()), take);
+    up->Consume(take);
+  }
+}
+
+bool HttpSession::UpEof() const {
+  if (up_->tls() != nullptr) return up_->tls()->peer_closed();
+  return up_->tcb()->peer_closed() && up_->tcb()->readable() == 0;
+}
+
+size_t HttpSession::UpWrite(std::string_view bytes) {
+  std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (up_->tls() == nullptr) return up_->tcb()->Write(b);
+  return tls::WritePlaintextTo(*up_->tls(), *up_->tcb(), b);
 }
 
 void HttpSession::DropUpstream(bool reusable, Instant now) {

@@ -98,6 +98,20 @@ class HttpSession final : public ConnHandler,
   void DownShutdown();
   // Nothing of ours is waiting to be sent.
   bool DownFlushed() const;
+  // The upstream byte stream: up_'s Tcb, or TLS over it. Only these (and
+  // the plain tunnel's splicing) touch up_'s bytes.
+  //
+  // Runs up_'s TLS handshake; when it completes the response timeout
+  // starts and the request goes. False when this attempt ended (a failed
+  // handshake is a connect failure): the caller's events are stale.
+  bool PumpUpTls(Instant now);
+  // Fills up_in_ with what the backend sent, up to kMaxReadAhead.
+  void ReadUp();
+  // The backend will send nothing more and everything was read.
+  bool UpEof() const;
+  // Sends what the stream takes now (0 during a handshake).
+  size_t UpWrite(std::string_view bytes);
+  void ArmResponseTimeout(Instant now);
   void WriteDown(std::string_view bytes);
   void WriteUp(std::string_view bytes);
   bool FlushDown();
@@ -143,6 +157,7 @@ class HttpSession final : public ConnHandler,
   std::string up_out_;    // bytes for the backend its send buffer did not take
   std::string replay_;    // everything sent upstream for this request, for retries
   bool replayable_ = true;
+  bool up_tls_failed_ = false;      // this attempt's TLS handshake failed
   bool request_complete_ = false;   // the parser saw the whole request
   bool response_started_ = false;   // bytes of the response went to the client
   bool response_complete_ = false;

@@ -104,7 +104,8 @@ class ListenerGaugeTable {
 // Everything a shard publishes for readers on other threads.
 struct ShardTables {
   ProxyCounters counters;
-  tls::TlsCounters tls;
+  tls::TlsCounters tls;           // TLS listeners: the client side
+  tls::TlsCounters upstream_tls;  // pools with tls: the backend side
   EndpointTable endpoints;
   ListenerGaugeTable listeners;
 };

@@ -238,6 +238,9 @@ void ProxyShard::SyncPool(PoolRuntime& runtime, const CompiledPool& compiled) {
   bool endpoints_changed = runtime.config.endpoints != compiled.config.endpoints ||
                            runtime.balancer.snapshot() == nullptr;
   bool changed = !(runtime.config == compiled.config);
+  // Kept-alive connections were verified with the old TLS settings (another
+  // CA, name or version): new requests must not ride on them.
+  bool tls_changed = !(runtime.upstream.tls == compiled.upstream.tls);
   runtime.config = compiled.config;
   runtime.upstream = compiled.upstream;
   runtime.removed = false;
@@ -246,15 +249,28 @@ void ProxyShard::SyncPool(PoolRuntime& runtime, const CompiledPool& compiled) {
     // owner publishes what it knows.
     runtime.balancer.Update(compiled.initial);
   }
+  runtime.tls_client = nullptr;
+  if (runtime.upstream.tls.enabled) {
+    absl::StatusOr<std::shared_ptr<const tls::TlsClientContext>> ctx =
+        tls::TlsClientContext::Create(UpstreamClientSettings(runtime.upstream.tls));
+    if (ctx.ok()) {
+      runtime.tls_client = std::move(*ctx);
+    } else {
+      // Compile() built the same context: this is out of memory or the like.
+      std::fprintf(stderr, "proxyd: shard %u: pool %s: TLS context: %s\n", index_,
+                   runtime.name.c_str(), std::string(ctx.status().message()).c_str());
+    }
+  }
   runtime.endpoint_counters.clear();
   for (const lb::EndpointConfig& e : runtime.config.endpoints) {
     runtime.endpoint_counters.push_back(endpoints_->FindOrAdd(runtime.name, e.key()));
   }
-  // Kept-alive connections to endpoints that left the pool are closed.
+  // Kept-alive connections to endpoints that left the pool are closed (all
+  // of them when the TLS settings changed).
   for (auto it = runtime.idle.begin(); it != runtime.idle.end();) {
     bool present = std::any_of(runtime.config.endpoints.begin(), runtime.config.endpoints.end(),
                                [&](const lb::EndpointConfig& e) { return e.key() == it->first; });
-    if (!present) {
+    if (!present || tls_changed) {
       for (UpstreamConn* c : it->second) {
         Drop(counters_->upstream_idle);
         c->Close(/*abort=*/false);
@@ -456,12 +472,25 @@ UpstreamConn* ProxyShard::AcquireUpstream(PoolRuntime& pool, const lb::Pick& pic
     Bump(counters_->upstream_reused);
     return conn;
   }
+  std::unique_ptr<tls::TlsClientConnection> tls;
+  if (pool.upstream.tls.enabled) {
+    // Verified against server_name, or else the endpoint's address.
+    std::string name = pool.upstream.tls.server_name.empty() ? pick.endpoint.ip.ToString()
+                                                            : pool.upstream.tls.server_name;
+    if (pool.tls_client != nullptr) {
+      tls = tls::TlsClientConnection::Create(pool.tls_client, name, &upstream_tls_counters());
+    }
+    if (tls == nullptr) {
+      Bump(upstream_tls_counters().setup_failures);
+      return nullptr;
+    }
+  }
   absl::StatusOr<tcp::Tcb*> tcb =
       tcp().Connect(shard_->stack().interface().address, pick.endpoint.ip, pick.endpoint.port, now);
   if (!tcb.ok()) return nullptr;
   Bump(counters_->upstream_connects);
   EndpointCounters* counters = endpoint_counters(pool, pick.index);
-  auto* conn = new UpstreamConn(*this, pool, pick, *tcb, counters);
+  auto* conn = new UpstreamConn(*this, pool, pick, *tcb, counters, std::move(tls));
   conn->set_owner(owner);
   return conn;
 }
@@ -470,9 +499,13 @@ void ProxyShard::ReleaseUpstream(UpstreamConn* conn, bool reusable, Instant now)
   PoolRuntime& pool = conn->pool();
   tcp::Tcb* tcb = conn->tcb();
   std::deque<UpstreamConn*>& idle = pool.idle[conn->endpoint()];
+  // A TLS connection is kept only open and with nothing of its own left to
+  // send (so its next request's records follow in order).
+  bool tls_idle = conn->tls() == nullptr || (conn->tls()->state() == tls::TlsState::kOpen &&
+                                             conn->tls()->pending_ciphertext() == 0);
   if (reusable && !pool.removed && idle.size() < pool.upstream.max_idle_per_core &&
       tcb->state() == tcp::TcpState::kEstablished && tcb->readable() == 0 &&
-      !tcb->peer_closed()) {
+      !tcb->peer_closed() && tls_idle) {
     conn->set_owner(nullptr);
     conn->set_idle_since(now);
     conn->Park();

@@ -21,6 +21,7 @@
 #include "proxy/lb/rng.h"
 #include "proxy/route/retry.h"
 #include "proxy/route/route_cache.h"
+#include "proxy/tls/client_connection.h"
 #include "proxy/tls/context_set.h"
 #include "proxy/tls/server_connection.h"
 #include "proxy/tls/ticket_key_ring.h"
@@ -89,6 +90,10 @@ struct PoolRuntime {
   // Idle kept-alive connections per endpoint, most recently used last.
   absl::flat_hash_map<lb::EndpointKey, std::deque<UpstreamConn*>> idle;
   std::vector<EndpointCounters*> endpoint_counters;  // parallel to config.endpoints
+  // upstream.tls.enabled: this shard's context for this config version
+  // (null if it could not be built: connects then fail). Connections keep
+  // the context they started with.
+  std::shared_ptr<const tls::TlsClientContext> tls_client;
   explicit PoolRuntime(uint32_t shards) : balancer(shards) {}
 };
 
@@ -134,6 +139,7 @@ class ProxyShard final : public engine::ShardApp, public timer::TimerHandler {
   // listener, or they could not be built).
   const std::shared_ptr<const tls::TlsContextSet>& tls_contexts() const { return tls_contexts_; }
   tls::TlsCounters& tls_counters() { return tables_->tls; }
+  tls::TlsCounters& upstream_tls_counters() { return tables_->upstream_tls; }
 
   // An upstream connection to the endpoint picked from `pool`: a kept-alive
   // one when available, else a new connect. Null on failure (`*error` set).

@@ -2,11 +2,19 @@
 
 #include <algorithm>
 
+#include "proxy/tls/transport.h"
+
 namespace locus::proxy::dataplane {
 
 UpstreamConn::UpstreamConn(ProxyShard& shard, PoolRuntime& pool, const lb::Pick& pick,
-                           tcp::Tcb* tcb, EndpointCounters* counters)
-    : shard_(shard), pool_(pool), pick_(pick), tcb_(tcb), counters_(counters) {
+                           tcp::Tcb* tcb, EndpointCounters* counters,
+                           std::unique_ptr<tls::TlsClientConnection> tls)
+    : shard_(shard),
+      pool_(pool),
+      pick_(pick),
+      tcb_(tcb),
+      counters_(counters),
+      tls_(std::move(tls)) {
   tcb_->set_user_data(static_cast<ConnHandler*>(this));
   pool_.balancer.OnConnectionOpened(pick_);
   ++pool_.users;
@@ -34,6 +42,13 @@ void UpstreamConn::Close(bool abort) {
   counted_ = false;
   if (counters_ != nullptr) Drop(counters_->active_connections);
   tcb_->set_user_data(nullptr);
+  if (!abort && tls_ != nullptr && tls_->handshake_done()) {
+    // close_notify before the FIN (RFC 8446 §6.1), as far as the send
+    // buffer takes it now: a backend must not mistake our close for a
+    // truncation.
+    tls_->Shutdown();
+    tls::PushCiphertext(*tls_, *tcb_);
+  }
   if (abort) {
     tcb_->Abort();
   } else {

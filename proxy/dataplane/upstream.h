@@ -6,15 +6,21 @@
 #define LOCUS_PROXY_DATAPLANE_UPSTREAM_H_
 
 #include "proxy/dataplane/proxy_shard.h"
+#include <memory>
+
 #include "proxy/lb/balancer.h"
+#include "proxy/tls/client_connection.h"
 #include "stack/tcp/tcb.h"
 
 namespace locus::proxy::dataplane {
 
 class UpstreamConn final : public ConnHandler {
  public:
+  // `tls` (pools with tls): the client side of TLS over `tcb`, not yet
+  // handshaken; it lives as long as the connection, kept-alive included.
   UpstreamConn(ProxyShard& shard, PoolRuntime& pool, const lb::Pick& pick, tcp::Tcb* tcb,
-               EndpointCounters* counters);
+               EndpointCounters* counters,
+               std::unique_ptr<tls::TlsClientConnection> tls = nullptr);
   ~UpstreamConn();
 
   void OnConnectionEvent(tcp::Tcb* tcb, uint16_t events, Instant now) override;
@@ -25,6 +31,11 @@ class UpstreamConn final : public ConnHandler {
   const lb::EndpointKey& endpoint() const { return pick_.endpoint; }
   EndpointCounters* endpoint_counters() { return counters_; }
   bool established() const { return established_; }
+  // Null: plain TCP.
+  tls::TlsClientConnection* tls() const { return tls_.get(); }
+  // Requests can flow: TCP established and, with TLS, the handshake done.
+  // Until then a failure is a connect failure.
+  bool ready() const { return established_ && (tls_ == nullptr || tls_->handshake_done()); }
   void set_owner(ConnHandler* owner) { owner_ = owner; }
   ConnHandler* owner() const { return owner_; }
   Instant idle_since() const { return idle_since_; }
@@ -49,6 +60,7 @@ class UpstreamConn final : public ConnHandler {
   lb::Pick pick_;
   tcp::Tcb* tcb_;
   EndpointCounters* counters_;
+  std::unique_ptr<tls::TlsClientConnection> tls_;
   ConnHandler* owner_ = nullptr;
   Instant idle_since_;
   uint32_t requests_ = 0;
