@@ -587,9 +587,7 @@ void HttpSession::PumpResponse(Instant now) {
       if (!response_started_) {
         FailAttempt(Flag::kUpstreamReset, now);
       } else {
-        flag_ = Flag::kUpstreamReset;
-        LogRequest(now);
-        Destroy(/*abort=*/true);
+        AbortExchange(Flag::kUpstreamReset, now);
       }
       return;
     }
@@ -679,9 +677,7 @@ void HttpSession::PumpResponse(Instant now) {
         if (!response_started_) {
           FailAttempt(Flag::kBadResponse, now);
         } else {
-          flag_ = Flag::kBadResponse;
-          LogRequest(now);
-          Destroy(/*abort=*/true);
+          AbortExchange(Flag::kBadResponse, now);
         }
         return;
     }
@@ -787,11 +783,15 @@ void HttpSession::ResetRequest() {
   last_endpoint_ = lb::EndpointKey{};
 }
 
+void HttpSession::AbortExchange(Flag flag, Instant now) {
+  flag_ = flag;
+  LogRequest(now);
+  Destroy(/*abort=*/true);
+}
+
 void HttpSession::Respond(uint16_t status, std::string_view reason, Flag flag, Instant now) {
   if (response_started_) {
-    flag_ = flag;
-    LogRequest(now);
-    Destroy(/*abort=*/true);
+    AbortExchange(flag, now);
     return;
   }
   DropUpstream(/*reusable=*/false, now);
@@ -842,9 +842,7 @@ void HttpSession::StartTunnel(Instant now) {
   if (up_->tls() != nullptr) {
     // We did not forward an Upgrade (see OnRequestHead): a backend that
     // switches protocols anyway broke the exchange.
-    flag_ = Flag::kBadResponse;
-    LogRequest(now);
-    Destroy(/*abort=*/true);
+    AbortExchange(Flag::kBadResponse, now);
     return;
   }
   Bump(shard_.counters().tunnels);

@@ -80,6 +80,10 @@ class HttpSession final : public ConnHandler,
   // An attempt failed before anything reached the client: retry or answer.
   void FailAttempt(Flag flag, Instant now);
   void Respond(uint16_t status, std::string_view reason, Flag flag, Instant now);
+  // Ends the exchange with no answer of our own (part of the response
+  // already went to the client, or the backend broke the exchange past
+  // repair): logs it with `flag` and resets both sides.
+  void AbortExchange(Flag flag, Instant now);
   // The downstream byte stream: the Tcb itself, or TLS over it. Only these
   // (and the plain tunnel's splicing) touch down_'s bytes.
   //
