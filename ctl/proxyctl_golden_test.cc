@@ -327,6 +327,11 @@ TEST_F(ProxyctlTest, Certificates) {
   ExpectGolden("50_apply_rotated", Run({"apply", "-f", rotated}));
   ExpectGolden("51_get_certificates_rotated", Run({"get", "certificates"}));
   EXPECT_EQ(cp_->Current()->version, 2u);
+  // Ten days before the certificates expire: an apply goes through, and
+  // proxyctl prints the server's warning for each of them.
+  now_ = absl::FromUnixSeconds(4948300800);  // 2126-10-22T00:00:00Z
+  ExpectGolden("52_apply_expiring_warns", Run({"apply", "-f", certs}));
+  EXPECT_EQ(cp_->Current()->version, 3u);
 }
 
 TEST_F(ProxyctlTest, UsageErrors) {
